@@ -1,0 +1,88 @@
+import { mteperm } from '../generated/pb';
+import { BODY_FIELD, bodyFromWire, bodyToWire } from '../generated/union';
+import type { MteEvent } from '../generated/union';
+import type { Envelope, EventHeader } from './envelope';
+import { EventCodecError } from './errors';
+import { MIN_READABLE_SCHEMA_VERSION, SCHEMA_VERSION } from './schema';
+
+// runtime.cjs ships next to the generated union; its checked converters are reused for the header.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const wire = require('../generated/runtime.cjs') as {
+  u64ToWire(v: unknown, where: string): unknown;
+  u64FromWire(v: unknown): bigint;
+  u32(v: unknown, where: string): number;
+  i32(v: unknown, where: string): number;
+};
+
+const PbEnvelope = mteperm.events.v1.Envelope;
+// One writer reused for every encode. protobufjs' finish() copies the bytes out but does not clear
+// the writer, so it is reset after each use.
+const writer = PbEnvelope.encode({}).reset();
+
+/**
+ * Encodes one event as a protobuf Envelope. Every field is checked against the schema first
+ * (a bigint where a 64-bit field is due, integers in range, known enum names): protobufjs itself
+ * would silently write 0 for a bigint.
+ */
+export function encodeEnvelope(header: Omit<EventHeader, 'schema'> & { readonly schema?: number }, event: MteEvent): Uint8Array {
+  let body: object;
+  let w: Record<string, unknown>;
+  try {
+    body = bodyToWire(event);
+    w = {
+      seq: wire.u64ToWire(header.seq, 'Envelope.seq'),
+      vm: wire.u32(header.vm, 'Envelope.vm'),
+      vcpu: wire.i32(header.vcpu, 'Envelope.vcpu'),
+      causation: wire.u64ToWire(header.causation, 'Envelope.causation'),
+      schema: wire.u32(header.schema ?? SCHEMA_VERSION, 'Envelope.schema'),
+    };
+  } catch (e) {
+    throw new EventCodecError('MTEPERM_EVENT_FIELD', (e as Error).message);
+  }
+  w[BODY_FIELD[event.type]] = body;
+  try {
+    return PbEnvelope.encode(w as mteperm.events.v1.IEnvelope, writer).finish();
+  } finally {
+    writer.reset();
+  }
+}
+
+/** Encodes an already-formed envelope (header and body together), e.g. one read back from a log. */
+export function encodeEvent(envelope: Envelope): Uint8Array {
+  return encodeEnvelope(envelope, envelope);
+}
+
+/**
+ * Decodes one Envelope into a frozen edge object with bigint 64-bit fields. Throws
+ * EventCodecError on malformed bytes, a missing body, an unknown enum value, or a schema
+ * version this build cannot read.
+ */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  let m: mteperm.events.v1.Envelope;
+  try {
+    m = PbEnvelope.decode(bytes);
+  } catch (e) {
+    throw new EventCodecError('MTEPERM_EVENT_DECODE', `malformed envelope: ${(e as Error).message}`);
+  }
+  if (m.schema < MIN_READABLE_SCHEMA_VERSION || m.schema > SCHEMA_VERSION) {
+    throw new EventCodecError(
+      'MTEPERM_EVENT_SCHEMA',
+      `event schema version ${m.schema} is not readable by this build (reads ${MIN_READABLE_SCHEMA_VERSION}..${SCHEMA_VERSION})`,
+    );
+  }
+  let event: MteEvent;
+  try {
+    event = bodyFromWire(m);
+  } catch (e) {
+    throw new EventCodecError('MTEPERM_EVENT_DECODE', `malformed envelope: ${(e as Error).message}`);
+  }
+  return Object.freeze({
+    seq: wire.u64FromWire(m.seq),
+    vm: m.vm,
+    vcpu: m.vcpu,
+    causation: wire.u64FromWire(m.causation),
+    schema: SCHEMA_VERSION,
+    type: event.type,
+    data: event.data,
+  }) as Envelope;
+}

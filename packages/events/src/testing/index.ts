@@ -1,0 +1,1 @@
+export { SAMPLE_EVENTS, SAMPLE_EVENT_LIST } from './sample-events';
