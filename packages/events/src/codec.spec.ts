@@ -21,7 +21,6 @@ function codeOf(f: () => unknown): string | undefined {
 describe('event codec', () => {
   it('has a sample for every event kind of the schema', () => {
     expect(Object.keys(SAMPLE_EVENTS).sort()).toEqual([...EVENT_TYPES].sort());
-    expect(EVENT_TYPES.length).toBe(31);
   });
 
   it.each(SAMPLE_EVENT_LIST.map((e) => [e.type, e] as const))('round-trips %s exactly', (_type, event) => {
