@@ -1,0 +1,233 @@
+import type { AccessOp, EventData, FaultKind, MteEvent } from '@mteperm/events';
+import { EFAULT, EINVAL, ENOSYS } from './errno';
+import { KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_TAGACCESS, tagAccessExit } from './exit';
+import type { FaultPolicy } from './fault-policy';
+import { runPolicyChain } from './fault-policy';
+import { mappingSize, PAGE_SIZE } from './mapping-size';
+import type { MemslotView, MmuState } from './mmu-state';
+import { KVM_MEM_READONLY } from './mmu-state';
+
+/** A stage-2 abort as the mmu sees it (from Stage2FaultTaken plus the access being made). */
+export interface GuestAbort {
+  readonly vcpu: number;
+  readonly ipa: number;
+  readonly kind: FaultKind;
+  readonly level: number;
+  readonly tagAccess: boolean;
+  readonly op: AccessOp;
+  readonly esr: bigint;
+  /** seq of the Stage2FaultTaken event, recorded in PolicyDecided. */
+  readonly faultSeq: bigint;
+}
+
+/** What handling the abort decided: events to publish, in order, and whether to retry the access once they are applied. */
+export interface AbortDecision {
+  readonly events: MteEvent[];
+  /** Retry the access after the last map/relax request here completes. */
+  readonly retry: boolean;
+  /** The step's outcome when the access is retried and completes (`retried` after a policy fixed it). */
+  readonly retriedByPolicy: boolean;
+}
+
+const TAG_OPS: ReadonlySet<AccessOp> = new Set(['ldg', 'stg', 'st2g', 'stgm', 'ldgm', 'dc_gva', 'dc_gzva']);
+const TAG_WRITE_OPS: ReadonlySet<AccessOp> = new Set(['stg', 'st2g', 'stgm', 'dc_gzva']);
+const WRITE_OPS: ReadonlySet<AccessOp> = new Set(['write', 'checked_write', 'stg', 'st2g', 'stgm', 'dc_gva', 'dc_gzva']);
+
+// ESR_ELx for an injected synchronous external abort at the guest's EL1: EC 0x25 (data abort, same
+// EL) at [31:26], IL [25], DFSC 0b010000 (SEA, not on a walk) at [5:0], WnR [6] for tag writes.
+const ESR_EC_DABT_CUR = 0x25n << 26n;
+const ESR_EC_IABT_CUR = 0x21n << 26n;
+const ESR_IL = 1n << 25n;
+const ESR_WNR = 1n << 6n;
+const DFSC_SEA = 0x10n;
+
+const done = (events: MteEvent[]): AbortDecision => ({ events, retry: false, retriedByPolicy: false });
+const fail = (ipa: number, ret: number, reason: string): AbortDecision =>
+  done([{ type: 'KvmRunFailed', data: { gpa: BigInt(ipa), ret: -ret, reason } }]);
+
+/**
+ * kvm_handle_guest_abort + user_mem_abort for one stage-2 fault (DOMAIN B §5.2–5.4, A.2):
+ * memslot lookup; tag-access permission faults intercepted first and offered to the policies
+ * (A.2.5, A.2.7); no memslot → MMIO; permission faults relax without touching tags or NoTagAccess
+ * (row 8, A.2.4); translation faults choose the memory type, tag sanitising and NoTagAccess per
+ * profile (rows 1–7, 10). Pure: reads `state`, returns events.
+ */
+export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: readonly FaultPolicy[]): AbortDecision {
+  const slot = state.findMemslot(abort.ipa);
+  const isWrite = WRITE_OPS.has(abort.op);
+
+  if (abort.tagAccess) {
+    return decideTagAccess(state, abort, slot, policies);
+  }
+
+  if (slot === undefined || (isWrite && slot.flags & KVM_MEM_READONLY)) {
+    return decideNoMemslot(abort, isWrite);
+  }
+
+  const device = slot.vma.pfnmap && !slot.vma.cacheable;
+  if (abort.op === 'exec' && device) {
+    // user_mem_abort returns -ENOEXEC for exec on device memory; KVM injects a prefetch abort.
+    return done([{ type: 'InjectedAbort', data: { kind: 'prefetch', ipa: BigInt(abort.ipa), esr: ESR_EC_IABT_CUR | ESR_IL | DFSC_SEA, target_level: 1 } }]);
+  }
+
+  if (abort.kind === 'permission') {
+    // Row 8: relax S2AP/XN in place; MemAttr and NoTagAccess are untouched (DOMAIN A.2.4).
+    return {
+      events: [
+        {
+          type: 'Stage2RelaxRequested',
+          // Relax only adds what the faulting access needs: W for a write, X for an exec.
+          data: { ipa: BigInt(pageOf(abort.ipa)), r: true, w: isWrite, x: abort.op === 'exec' },
+        } as MteEvent,
+      ],
+      retry: true,
+      retriedByPolicy: false,
+    };
+  }
+
+  return decideTranslation(state, abort, slot, device, isWrite);
+}
+
+function decideNoMemslot(abort: GuestAbort, isWrite: boolean): AbortDecision {
+  if (abort.op === 'exec') {
+    return done([{ type: 'InjectedAbort', data: { kind: 'prefetch', ipa: BigInt(abort.ipa), esr: ESR_EC_IABT_CUR | ESR_IL | DFSC_SEA, target_level: 1 } }]);
+  }
+  if (TAG_OPS.has(abort.op)) {
+    // Tag instructions report ISV=0 (DOMAIN C §3.3): MMIO cannot be emulated without a syndrome.
+    return fail(abort.ipa, ENOSYS, 'MMIO access with no valid instruction syndrome (ISV=0)');
+  }
+  return done([{ type: 'MmioExit', data: { phys_addr: BigInt(abort.ipa), len: 8, is_write: isWrite } }]);
+}
+
+function decideTagAccess(state: MmuState, abort: GuestAbort, slot: MemslotView | undefined, policies: readonly FaultPolicy[]): AbortDecision {
+  const ipa = BigInt(abort.ipa);
+  const fault = {
+    vcpu: abort.vcpu,
+    ipa,
+    op: abort.op,
+    esr: abort.esr,
+    memslot: { slot: slot?.slot ?? -1, guest_phys_addr: BigInt(slot?.base ?? 0), memory_size: BigInt(slot?.size ?? 0) },
+    backing: slot?.vma.backing ?? 'none',
+    stage2: { level: abort.level },
+    nesting_level: 1,
+  };
+  const outcome = runPolicyChain(policies, fault, { kernel: state.profile, tagPoolRemaining: state.tagPoolRemaining, faultsSeen: state.tagAccessFaults });
+  const events: MteEvent[] = [];
+  for (const f of outcome.failures) {
+    events.push({ type: 'PluginFailed', data: { plugin: f.plugin, hook: 'decide', reason: f.reason, message: f.message } });
+  }
+  for (const d of outcome.decided) {
+    events.push({ type: 'PolicyDecided', data: { ipa, plugin: d.plugin, decision: d.decision, fault_seq: abort.faultSeq } });
+  }
+  if (outcome.plugin === 'exit-to-vmm' && !outcome.decided.some((d) => d.plugin === 'exit-to-vmm')) {
+    events.push({ type: 'PolicyDecided', data: { ipa, plugin: 'exit-to-vmm', decision: 'exit-to-vmm', fault_seq: abort.faultSeq } });
+  }
+  switch (outcome.decision.kind) {
+    case 'inject-sea': {
+      const wnr = TAG_WRITE_OPS.has(abort.op) ? ESR_WNR : 0n;
+      events.push({ type: 'InjectedAbort', data: { kind: 'sea', ipa, esr: ESR_EC_DABT_CUR | ESR_IL | wnr | DFSC_SEA, target_level: 1 } });
+      return done(events);
+    }
+    case 'allocate-tags-and-retry': {
+      if (slot === undefined) break;
+      const page = pageOf(abort.ipa);
+      const pa = slot.host.base + (page - slot.base);
+      events.push({ type: 'TagStorageAllocated', data: { ipa: BigInt(page), pa: BigInt(pa), pages: 1n, pool_remaining: BigInt(state.tagPoolRemaining - 1) } });
+      events.push({ type: 'TagsSanitised', data: { pa: BigInt(pa), size: BigInt(PAGE_SIZE) } });
+      events.push(mapRequest(page, pa, PAGE_SIZE, 'normal_wb', false, !(slot.flags & KVM_MEM_READONLY), false));
+      return { events, retry: true, retriedByPolicy: true };
+    }
+    default:
+      break;
+  }
+  events.push({ type: 'MemoryFaultExit', data: tagAccessExit(state.profile, ipa) });
+  return done(events);
+}
+
+function decideTranslation(state: MmuState, abort: GuestAbort, slot: MemslotView, device: boolean, isWrite: boolean): AbortDecision {
+  const events: MteEvent[] = [];
+  const writable = !(slot.flags & KVM_MEM_READONLY);
+  const exec = abort.op === 'exec';
+  if (device) {
+    // Rows 2, 4, 7: device memory is Device-nGnRE, never tagged and never NoTagAccess.
+    const size = mappingSize(slot, abort.ipa);
+    const ipa = Math.floor(abort.ipa / size) * size;
+    events.push(mapRequest(ipa, slot.host.base + (ipa - slot.base), size, 'device_ngnre', false, writable, false));
+    return { events, retry: true, retriedByPolicy: false };
+  }
+  let noTagAccess = false;
+  const page = pageOf(abort.ipa);
+  const pageHasTagStorage = state.tagStoragePages.has(page / PAGE_SIZE);
+  if (state.kvmHasMte && !slot.vma.mte_allowed && !pageHasTagStorage) {
+    switch (state.profile) {
+      case 'v2':
+      case 'v1':
+        if (state.noTagAccessAllowed) {
+          noTagAccess = true; // row 6 (DOMAIN A.2.3)
+          break;
+        }
+        // v1 sets NoTagAccess even where the CPU lacks it and stage2_set_prot_attr refuses it
+        // (-EINVAL, DOMAIN B §5.3); v2 keeps the baseline's -EFAULT (row 5).
+        return state.profile === 'v1'
+          ? fail(abort.ipa, EINVAL, 'NoTagAccess requested on a host without FEAT_MTE_PERM')
+          : fail(abort.ipa, EFAULT, 'VMA without VM_MTE_ALLOWED in an MTE-enabled VM (row 5)');
+      case 'baseline':
+        return fail(abort.ipa, EFAULT, 'VMA without VM_MTE_ALLOWED in an MTE-enabled VM (row 5)');
+      case 'drop-check':
+        // Row 10: the Feb-2025 alternative exits on the first cacheable fault.
+        return done([
+          {
+            type: 'MemoryFaultExit',
+            data: { exit_reason: KVM_EXIT_MEMORY_FAULT, gpa: BigInt(page), size: BigInt(PAGE_SIZE), flags: KVM_MEMORY_EXIT_FLAG_TAGACCESS, ret: -EFAULT },
+          },
+        ]);
+    }
+  }
+  // A NoTagAccess block must not swallow a page a policy gave tag storage, nor a tagged block an
+  // untagged page: such blocks are mapped page by page.
+  const size = mappingSize(slot, abort.ipa, (block, sz) => blockHasTagStoragePage(state, block, sz) && (noTagAccess || !slot.vma.mte_allowed));
+  const ipa = Math.floor(abort.ipa / size) * size;
+  const pa = slot.host.base + (ipa - slot.base);
+  if (state.kvmHasMte && !noTagAccess) {
+    // Row 3: clear tags once per host page before the guest can see them (PG_mte_tagged).
+    for (const [start, len] of freshRanges(slot, pa, size)) {
+      events.push({ type: 'TagsSanitised', data: { pa: BigInt(start), size: BigInt(len) } });
+    }
+  }
+  // Dirty logging maps read faults read-only so the first write can be tracked.
+  const w = writable && (isWrite || !(slot.flags & 1));
+  events.push(mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec));
+  return { events, retry: true, retriedByPolicy: false };
+}
+
+function freshRanges(slot: MemslotView, pa: number, size: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let start = -1;
+  for (let p = pa; p < pa + size; p += PAGE_SIZE) {
+    if (!slot.host.isTagged(p)) {
+      if (start < 0) start = p;
+    } else if (start >= 0) {
+      out.push([start, p - start]);
+      start = -1;
+    }
+  }
+  if (start >= 0) out.push([start, pa + size - start]);
+  return out;
+}
+
+function blockHasTagStoragePage(state: MmuState, block: number, size: number): boolean {
+  if (state.tagStoragePages.size === 0) return false;
+  for (const p of state.tagStoragePages) {
+    const ipa = p * PAGE_SIZE;
+    if (ipa >= block && ipa < block + size) return true;
+  }
+  return false;
+}
+
+function pageOf(ipa: number): number {
+  return Math.floor(ipa / PAGE_SIZE) * PAGE_SIZE;
+}
+
+function mapRequest(ipa: number, pa: number, size: number, memType: EventData<'Stage2MapRequested'>['mem_type'], noTagAccess: boolean, w: boolean, x: boolean): MteEvent {
+  return { type: 'Stage2MapRequested', data: { ipa: BigInt(ipa), pa: BigInt(pa), size: BigInt(size), mem_type: memType, no_tag_access: noTagAccess, r: true, w, x, sw: 0 } };
+}
