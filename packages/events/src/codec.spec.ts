@@ -50,10 +50,10 @@ describe('event codec', () => {
   it('shows the protobufjs hazard: a raw bigint passed to encode() becomes 0', () => {
     // This is why the codec converts at the boundary: the generated encoder drops a bigint silently.
     const raw = mteperm.events.v1.Envelope.encode({
-      seq: 5n as unknown as number,
+      seq: 5n,
       schema: 1,
-      memory_fault_exit: { exit_reason: 39, gpa: 0x10000000n as unknown as number, size: 0x1000n as unknown as number, flags: 0x10n as unknown as number, ret: -14 },
-    }).finish();
+      memory_fault_exit: { exit_reason: 39, gpa: 0x10000000n, size: 0x1000n, flags: 0x10n, ret: -14 },
+    } as unknown as mteperm.events.v1.IEnvelope).finish();
     const back = decodeEnvelope(raw);
     expect(back.seq).toBe(0n);
     expect(back.type === 'MemoryFaultExit' && back.data.gpa).toBe(0n);
@@ -97,7 +97,7 @@ describe('event codec', () => {
     expect(codeOf(() => decodeEnvelope(new Uint8Array([0x0a, 0xff, 0xff])))).toMatch(/^MTEPERM_EVENT_DECODE: malformed envelope/);
     const noBody = mteperm.events.v1.Envelope.encode({ schema: 1 }).finish();
     expect(codeOf(() => decodeEnvelope(noBody))).toBe('MTEPERM_EVENT_DECODE: malformed envelope: envelope has no event body');
-    const badEnum = mteperm.events.v1.Envelope.encode({ schema: 1, access_requested: { op: 99, tcf: 1, s1: 1 } }).finish();
+    const badEnum = mteperm.events.v1.Envelope.encode({ schema: 1, access_requested: { op: 99, tcf: 1, s1: 1 } } as unknown as mteperm.events.v1.IEnvelope).finish();
     expect(codeOf(() => decodeEnvelope(badEnum))).toBe('MTEPERM_EVENT_DECODE: malformed envelope: AccessRequested.op: unknown enum value 99');
     const future = encodeEnvelope({ ...header, schema: SCHEMA_VERSION + 1 }, SAMPLE_EVENTS.VmCreated);
     expect(codeOf(() => decodeEnvelope(future))).toBe(

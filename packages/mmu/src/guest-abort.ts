@@ -77,8 +77,8 @@ export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: r
         {
           type: 'Stage2RelaxRequested',
           // Relax only adds what the faulting access needs: W for a write, X for an exec.
-          data: { ipa: BigInt(pageOf(abort.ipa)), r: true, w: isWrite, x: abort.op === 'exec' },
-        } as MteEvent,
+          data: { ipa: BigInt(pageOf(abort.ipa)), r: true, w: isWrite, x: abort.op === 'exec', sw: 0 },
+        },
       ],
       retry: true,
       retriedByPolicy: false,

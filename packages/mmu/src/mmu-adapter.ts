@@ -88,6 +88,20 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
   bus.subscribe('mmu', 'Stage2Mapped', retry);
   bus.subscribe('mmu', 'Stage2Relaxed', retry);
 
+  // pgtable refused what we asked for: KVM_RUN fails with its errno (e.g. -EINVAL from
+  // stage2_set_prot_attr), as user_mem_abort propagates it.
+  bus.subscribe('mmu', 'Stage2RequestRefused', (e) => {
+    for (const [vcpu, access] of inFlight) {
+      if (access.awaiting === 0n || e.causation !== access.awaiting) continue;
+      inFlight.delete(vcpu);
+      bus.publish(
+        { type: 'KvmRunFailed', data: { gpa: access.request.gpa, ret: e.data.ret, reason: `stage-2 ${e.data.request} refused: ${e.data.code}` } },
+        { vm: e.vm, vcpu, causation: e.seq },
+      );
+      return;
+    }
+  });
+
   // The access is over once it completed or the VMM / guest got something.
   const finish = (e: Envelope): void => {
     inFlight.delete(e.vcpu);

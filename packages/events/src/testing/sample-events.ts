@@ -29,10 +29,10 @@ export const SAMPLE_EVENTS: { readonly [K in MteEventType]: Extract<MteEvent, { 
   StateHashRecorded: { type: 'StateHashRecorded', data: { sha256: new Uint8Array(32).fill(0xab), events: 41n } },
   VmCreated: { type: 'VmCreated', data: { ipa_bits: 40, ret: 0 } },
   CapabilityChecked: { type: 'CapabilityChecked', data: { cap: 239, cap_name: 'KVM_CAP_ARM_MTE_PERM', ret: 1n } },
-  CapabilityEnabled: { type: 'CapabilityEnabled', data: { cap: 205, cap_name: 'KVM_CAP_ARM_MTE', flags: 0n, args: [0n, 0xffff_ffff_ffff_ffffn], ret: -22 } },
+  CapabilityEnabled: { type: 'CapabilityEnabled', data: { cap: 205, cap_name: 'KVM_CAP_ARM_MTE', flags: 0n, args: [0n, 0xffff_ffff_ffff_ffffn], ret: -22, step: 2 } },
   MemslotRegistered: {
     type: 'MemslotRegistered',
-    data: { slot: 1, change: 'create', guest_phys_addr: 0x10000000n, memory_size: 0x1000000n, flags: 0, vma },
+    data: { slot: 1, change: 'create', guest_phys_addr: 0x10000000n, memory_size: 0x1000000n, flags: 0, vma, step: 5 },
   },
   MemslotRefused: {
     type: 'MemslotRefused',
@@ -63,6 +63,12 @@ export const SAMPLE_EVENTS: { readonly [K in MteEventType]: Extract<MteEvent, { 
   Stage2Unmapped: { type: 'Stage2Unmapped', data: { ipa: 0x10000000n, size: 0x200000n } },
   Stage2Relaxed: { type: 'Stage2Relaxed', data: { ipa: 0x10000000n, level: 3, desc: 0x0000_0008_0000_07fbn } },
   Stage2BlockSplit: { type: 'Stage2BlockSplit', data: { ipa: 0x80000000n, level: 2 } },
+  Stage2UnmapRequested: { type: 'Stage2UnmapRequested', data: { ipa: 0x80000000n, size: 0x200000n } },
+  Stage2RelaxRequested: { type: 'Stage2RelaxRequested', data: { ipa: 0x80001000n, r: true, w: true, x: false, sw: 0 } },
+  Stage2RequestRefused: {
+    type: 'Stage2RequestRefused',
+    data: { request: 'map', ipa: 0x10000000n, size: 0x1000n, ret: -22, code: 'MTEPERM_S2_PROT' },
+  },
   TagsSanitised: { type: 'TagsSanitised', data: { pa: 0x8_4000_0000n, size: 0x200000n } },
   PolicyDecided: { type: 'PolicyDecided', data: { ipa: 0x10000040n, plugin: 'exit-to-vmm', decision: 'exit-to-vmm', fault_seq: 12n } },
   PluginFailed: { type: 'PluginFailed', data: { plugin: './my-policy.js', hook: 'decide', reason: 'threw', message: 'boom' } },

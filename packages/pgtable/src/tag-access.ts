@@ -1,0 +1,50 @@
+/**
+ * What each guest access op does to memory (CONTRACT §1.3; DOMAIN A.2.5/A.2.6, C §3.4):
+ * the data/instruction effect that stage-2 base permissions check, and the tag effect that
+ * NoTagAccess checks.
+ */
+import type { AccessOp } from '@mteperm/events';
+
+export type AccessClass =
+  /** read / write: Tag Unchecked data accesses. */
+  | 'data'
+  /** exec: an instruction fetch (never reaches the NoTagAccess check, C §3.2). */
+  | 'exec'
+  /** LDG, LDGM: explicit Allocation Tag reads. */
+  | 'tag_read'
+  /** STG, ST2G, STGM, DC GVA, DC GZVA: explicit Allocation Tag writes (WnR = 1, C §3.4). */
+  | 'tag_write'
+  /** checked_read / checked_write: Tag Checked data accesses; their tag effect is a read. */
+  | 'tag_checked';
+
+export interface AccessEffect {
+  readonly cls: AccessClass;
+  /** Stage-2 base permission needed: S2AP read, S2AP write, or execute (XN clear). */
+  readonly needs: 'r' | 'w' | 'x';
+}
+
+const EFFECTS: Readonly<Record<AccessOp, AccessEffect>> = {
+  read: { cls: 'data', needs: 'r' },
+  write: { cls: 'data', needs: 'w' },
+  exec: { cls: 'exec', needs: 'x' },
+  ldg: { cls: 'tag_read', needs: 'r' },
+  ldgm: { cls: 'tag_read', needs: 'r' },
+  stg: { cls: 'tag_write', needs: 'w' },
+  st2g: { cls: 'tag_write', needs: 'w' },
+  stgm: { cls: 'tag_write', needs: 'w' },
+  // DC GVA writes tags only; C §3.4 and conformance row 6 give it WnR = 1 like the other tag writes.
+  dc_gva: { cls: 'tag_write', needs: 'w' },
+  dc_gzva: { cls: 'tag_write', needs: 'w' },
+  checked_read: { cls: 'tag_checked', needs: 'r' },
+  checked_write: { cls: 'tag_checked', needs: 'w' },
+};
+
+export function accessEffect(op: AccessOp): AccessEffect {
+  return EFFECTS[op];
+}
+
+/** True for ops that touch allocation tags (explicitly or by a tag check). */
+export function isTagOp(op: AccessOp): boolean {
+  const cls = EFFECTS[op].cls;
+  return cls === 'tag_read' || cls === 'tag_write' || cls === 'tag_checked';
+}
