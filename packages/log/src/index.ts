@@ -1,1 +1,10 @@
-export {};
+export { crc32c } from './crc32c';
+export { LogError, logMessage } from './errors';
+export type { LogDamage, LogDamageCode, LogErrorCode } from './errors';
+export { DEFAULT_MAX_RECORD_BYTES, KERNEL_PROFILES, LOG_FORMAT_VERSION, LOG_MAGIC } from './format';
+export type { KernelProfile, LogHeader } from './format';
+export { LogFileReader, openLogReader } from './reader';
+export type { LogReaderOptions, LogSummary } from './reader';
+export type { EventLogReader, EventLogWriter, LogRecord } from './types';
+export { LogFileWriter, logSink, openLogWriter } from './writer';
+export type { LogSink, LogWriterOptions } from './writer';

@@ -1,0 +1,370 @@
+import * as fs from 'node:fs';
+import { decodeEnvelope, EventCodecError } from '@mteperm/events';
+import type { Envelope } from '@mteperm/events';
+import { crc32c } from './crc32c';
+import { envelopeSeq } from './envelope-seq';
+import { LogError, logDamage } from './errors';
+import type { LogDamage, LogDamageCode } from './errors';
+import { DEFAULT_MAX_RECORD_BYTES, hex32, readLogHeader } from './format';
+import type { LogHeader } from './format';
+import type { EventLogReader, LogRecord } from './types';
+
+export interface LogReaderOptions {
+  /** Size of the read buffer; memory use stays at this whatever the log length. Default 64 KiB. */
+  readonly chunkBytes?: number;
+  /** Records longer than this are damage (a corrupted length must not make the reader allocate it). Default 16 MiB. */
+  readonly maxRecordBytes?: number;
+}
+
+/** What a full pass over a log found. */
+export interface LogSummary {
+  /** Intact records. */
+  readonly records: number;
+  /** seq of the last intact record, 0n for none. */
+  readonly lastSeq: bigint;
+  /** End of the intact prefix: the file length when there is no damage. */
+  readonly endOffset: number;
+  readonly damage: LogDamage | undefined;
+}
+
+const RECORD = 0;
+const NEED = 1;
+const DONE = 2;
+
+/**
+ * One pass over the records: a window [start, end) of a fixed chunk buffer that refills from the
+ * file at `filePos`. Records are parsed in place; only a record cut by the chunk's end is copied
+ * (moved to the chunk's front), and only a record longer than the chunk gets a buffer of its own.
+ */
+class Cursor {
+  buf: Buffer;
+  start = 0;
+  end = 0;
+  /** File offset of buf[end]. */
+  filePos: number;
+  eof = false;
+  private need = 0;
+  private expected = 1;
+  // The record just parsed.
+  recOffset = 0;
+  seq = 0;
+  bStart = 0;
+  bEnd = 0;
+  damage: LogDamage | undefined;
+
+  constructor(
+    private readonly chunk: Buffer,
+    dataOffset: number,
+    private readonly file: string,
+    private readonly maxRecordBytes: number,
+    private readonly fileSize: () => number,
+    private readonly onBuffer: (bytes: number) => void,
+  ) {
+    this.buf = chunk;
+    this.filePos = dataOffset;
+  }
+
+  /** Parses the next record: RECORD (fields set), NEED (call prepare/commit), or DONE (end or damage). */
+  step(): number {
+    const buf = this.buf;
+    const s = this.start;
+    const end = this.end;
+    if (s === end) {
+      if (this.eof) return DONE;
+      this.need = 1;
+      return NEED;
+    }
+    let len = 0;
+    let mul = 1;
+    let i = s;
+    for (;;) {
+      if (i === end) return this.short(i - s + 1, 'record length prefix is cut off by the end of the file');
+      const x = buf[i++]!;
+      len += (x & 0x7f) * mul;
+      if (x < 0x80) break;
+      if (i - s === 5) return this.fail('MTEPERM_LOG_LENGTH', 'record length prefix is longer than 5 bytes');
+      mul *= 128;
+    }
+    if (len === 0 || len > this.maxRecordBytes) {
+      return this.fail('MTEPERM_LOG_LENGTH', `record length ${len} is outside 1..${this.maxRecordBytes}`);
+    }
+    const total = i - s + len + 4;
+    if (end - s < total) {
+      return this.short(total, `record of ${total} bytes is cut off by the end of the file`);
+    }
+    const be = i + len;
+    const stored = buf.readUInt32LE(be);
+    const computed = crc32c(buf, i, be);
+    if (stored !== computed) {
+      return this.fail('MTEPERM_LOG_CRC', `record checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
+    }
+    const seq = envelopeSeq(buf, i, be);
+    if (seq < 0) return this.fail('MTEPERM_LOG_DECODE', 'record is not a protobuf envelope (malformed wire data)');
+    if (seq !== this.expected) {
+      return this.fail('MTEPERM_LOG_SEQ', `record has seq ${seq} where ${this.expected} was expected (seq is dense from 1)`);
+    }
+    this.expected++;
+    this.recOffset = this.filePos - (end - s);
+    this.seq = seq;
+    this.bStart = i;
+    this.bEnd = be;
+    this.start = be + 4;
+    return RECORD;
+  }
+
+  /** Makes room for `need` bytes from `start`; returns how many bytes to read into buf at `end` (0: none can come). */
+  prepare(): number {
+    const have = this.end - this.start;
+    if (have === 0) {
+      // Nothing pending: start over at the chunk's front so the read is as large as it can be.
+      this.buf = this.chunk;
+      this.start = this.end = 0;
+    }
+    if (this.start + this.need > this.buf.length) {
+      if (this.need <= this.chunk.length) {
+        // The record straddles the chunk's end: move its head to the front.
+        if (this.buf === this.chunk) this.chunk.copyWithin(0, this.start, this.end);
+        else this.buf.copy(this.chunk, 0, this.start, this.end);
+        this.buf = this.chunk;
+      } else {
+        // Longer than the chunk. Check the file really holds it before allocating (a torn tail
+        // or a damaged length would otherwise cost up to maxRecordBytes).
+        if (this.filePos - have + this.need > this.fileSize()) return 0;
+        const big = Buffer.allocUnsafe(this.need);
+        this.buf.copy(big, 0, this.start, this.end);
+        this.buf = big;
+        this.onBuffer(big.length);
+      }
+      this.start = 0;
+      this.end = have;
+    }
+    return this.buf.length - this.end;
+  }
+
+  commit(n: number): void {
+    if (n === 0) this.eof = true;
+    this.end += n;
+    this.filePos += n;
+  }
+
+  private short(need: number, reason: string): number {
+    if (this.eof) return this.fail('MTEPERM_LOG_TORN', reason);
+    this.need = need;
+    return NEED;
+  }
+
+  private fail(code: LogDamageCode, reason: string): number {
+    this.damage = logDamage(code, this.file, this.filePos - (this.end - this.start), reason);
+    return DONE;
+  }
+}
+
+/**
+ * Streaming reader of a .mtelog file (FORMAT.md). Opening reads and checks the header (a refusal
+ * throws LogError). Each iteration makes one pass in constant memory (one chunk buffer) and yields
+ * every intact record up to the first damage; the damage, if any, is then in `damage`.
+ */
+export class LogFileReader implements EventLogReader {
+  readonly header: LogHeader;
+  /** Offset of the first record (the header length). */
+  readonly dataOffset: number;
+  private fd: number;
+  private readonly chunkBytes: number;
+  private readonly maxRecordBytes: number;
+  private lastDamage: LogDamage | undefined;
+  private peak = 0;
+
+  constructor(
+    /** The log file, as the caller named it (used in every message). */
+    readonly path: string,
+    options: LogReaderOptions = {},
+  ) {
+    this.chunkBytes = Math.max(options.chunkBytes ?? 64 * 1024, 16);
+    this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.fd = io(path, 0, 'open', () => fs.openSync(path, 'r'));
+    try {
+      const fd = this.fd;
+      const h = readLogHeader((buf, off, len, pos) => readFull(fd, buf, off, len, pos), path);
+      this.header = h.header;
+      this.dataOffset = h.dataOffset;
+    } catch (e) {
+      fs.closeSync(this.fd);
+      throw e;
+    }
+  }
+
+  /** Damage found by the last pass that ran to its end; undefined when the log was intact. */
+  get damage(): LogDamage | undefined {
+    return this.lastDamage;
+  }
+
+  /** Largest buffer any pass has held: the chunk size unless a single record was longer. */
+  get peakBufferBytes(): number {
+    return this.peak;
+  }
+
+  /** Intact records with seq >= fromSeq, synchronously (fast replay). `bytes` is valid until the next step. */
+  *records(fromSeq = 1n): IterableIterator<LogRecord> {
+    const c = this.cursor();
+    const from = Number(fromSeq);
+    for (;;) {
+      const s = c.step();
+      if (s === RECORD) {
+        if (c.seq >= from) yield { offset: c.recOffset, seq: BigInt(c.seq), bytes: c.buf.subarray(c.bStart, c.bEnd) };
+      } else if (s === NEED) {
+        this.fillSync(c);
+      } else {
+        this.lastDamage = c.damage;
+        return;
+      }
+    }
+  }
+
+  /** Decoded envelopes with seq >= fromSeq, synchronously. */
+  *envelopes(fromSeq = 1n): IterableIterator<Envelope> {
+    const c = this.cursor();
+    const from = Number(fromSeq);
+    for (;;) {
+      const s = c.step();
+      if (s === RECORD) {
+        if (c.seq < from) continue;
+        const e = this.decode(c);
+        if (e === undefined) return;
+        yield e;
+      } else if (s === NEED) {
+        this.fillSync(c);
+      } else {
+        this.lastDamage = c.damage;
+        return;
+      }
+    }
+  }
+
+  /** Intact records with seq >= fromSeq, reading with non-blocking I/O. */
+  async *recordsAsync(fromSeq = 1n): AsyncIterableIterator<LogRecord> {
+    const c = this.cursor();
+    const from = Number(fromSeq);
+    for (;;) {
+      const s = c.step();
+      if (s === RECORD) {
+        if (c.seq >= from) yield { offset: c.recOffset, seq: BigInt(c.seq), bytes: c.buf.subarray(c.bStart, c.bEnd) };
+      } else if (s === NEED) {
+        await this.fillAsync(c);
+      } else {
+        this.lastDamage = c.damage;
+        return;
+      }
+    }
+  }
+
+  /** Decoded envelopes with seq >= fromSeq, reading with non-blocking I/O. */
+  async *envelopesAsync(fromSeq = 1n): AsyncIterableIterator<Envelope> {
+    const c = this.cursor();
+    const from = Number(fromSeq);
+    for (;;) {
+      const s = c.step();
+      if (s === RECORD) {
+        if (c.seq < from) continue;
+        const e = this.decode(c);
+        if (e === undefined) return;
+        yield e;
+      } else if (s === NEED) {
+        await this.fillAsync(c);
+      } else {
+        this.lastDamage = c.damage;
+        return;
+      }
+    }
+  }
+
+  /** One full pass checking framing, checksums and seq (not decoding): how much of the log is intact. */
+  verify(): LogSummary {
+    let records = 0;
+    let lastSeq = 0n;
+    let endOffset = this.dataOffset;
+    for (const r of this.records()) {
+      records++;
+      lastSeq = r.seq;
+      endOffset = r.offset + recordLength(r.bytes.length);
+    }
+    return { records, lastSeq, endOffset, damage: this.lastDamage };
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private cursor(): Cursor {
+    if (this.fd < 0) throw new LogError('MTEPERM_LOG_CLOSED', this.path, this.dataOffset, 'log reader is closed');
+    this.lastDamage = undefined;
+    const chunk = Buffer.allocUnsafe(this.chunkBytes);
+    this.peak = Math.max(this.peak, chunk.length);
+    return new Cursor(chunk, this.dataOffset, this.path, this.maxRecordBytes, () => fs.fstatSync(this.fd).size, (n) => {
+      this.peak = Math.max(this.peak, n);
+    });
+  }
+
+  private fillSync(c: Cursor): void {
+    const want = c.prepare();
+    c.commit(want === 0 ? 0 : io(this.path, c.filePos, 'read', () => fs.readSync(this.fd, c.buf, c.end, want, c.filePos)));
+  }
+
+  private async fillAsync(c: Cursor): Promise<void> {
+    const want = c.prepare();
+    let n = 0;
+    if (want > 0) {
+      try {
+        n = await readAsync(this.fd, c.buf, c.end, want, c.filePos);
+      } catch (e) {
+        throw new LogError('MTEPERM_LOG_IO', this.path, c.filePos, `cannot read: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    c.commit(n);
+  }
+
+  // A record that passed its CRC but does not decode was written broken; it ends the readable prefix.
+  private decode(c: Cursor): Envelope | undefined {
+    try {
+      return decodeEnvelope(c.buf.subarray(c.bStart, c.bEnd));
+    } catch (e) {
+      if (!(e instanceof EventCodecError)) throw e;
+      this.lastDamage = logDamage('MTEPERM_LOG_DECODE', this.path, c.recOffset, `record does not decode: ${e.message}`);
+      return undefined;
+    }
+  }
+}
+
+/** Opens a log for reading; throws LogError when the file is not a log this build can read. */
+export function openLogReader(file: string, options?: LogReaderOptions): LogFileReader {
+  return new LogFileReader(file, options);
+}
+
+function recordLength(len: number): number {
+  return (len < 0x80 ? 1 : len < 0x4000 ? 2 : len < 0x200000 ? 3 : len < 0x10000000 ? 4 : 5) + len + 4;
+}
+
+function readFull(fd: number, buf: Buffer, off: number, len: number, pos: number): number {
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, buf, off + done, len - done, pos + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+function readAsync(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+
+function io<T>(file: string, offset: number, what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new LogError('MTEPERM_LOG_IO', file, offset, `cannot ${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
