@@ -41,6 +41,7 @@ export type {
   Stage2FaultTaken,
   KvmRunFailed,
   MmioExit,
+  DisallowedVmaFault,
   MemoryFaultExit,
   InjectedAbort,
   Stage2MapRequested,

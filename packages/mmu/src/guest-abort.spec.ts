@@ -112,9 +112,11 @@ describe('decideGuestAbort: translation faults (DOMAIN B §5.4 decision table)',
     }
   });
 
-  it('row 5: MTE without PERM on a disallowed VMA (swapped after registration) → KVM_RUN -EFAULT, no exit info', () => {
+  it('row 5: MTE without PERM on a disallowed VMA (swapped after registration) → not mapped, reported as DisallowedVmaFault', () => {
     for (const s of [given({ profile: 'baseline', slots: [BAR_WB] }), given({ profile: 'v2', mtePerm: false, slots: [BAR_WB] }), given({ profile: 'v2', hostMtePerm: false, slots: [BAR_WB] })]) {
-      expect(summary(decideGuestAbort(s, abort(0x1000_0000, 'read'), []).events)).toEqual(['KVM_RUN -14']);
+      const d = decideGuestAbort(s, abort(0x1000_0040, 'read'), []);
+      expect(d.events).toEqual([{ type: 'DisallowedVmaFault', data: { ipa: 0x1000_0040n } }]);
+      expect(d.retry).toBe(false);
     }
   });
 
@@ -133,14 +135,14 @@ describe('decideGuestAbort: translation faults (DOMAIN B §5.4 decision table)',
     expect(summary(d.events)).toEqual([`map ipa=0x10000000 pa=0x40000000000 size=0x200000 normal_wb+NoTagAccess rw-`]);
   });
 
-  it('v1 on a host without FEAT_MTE_PERM: stage2_set_prot_attr refuses NoTagAccess → KVM_RUN -EINVAL (DOMAIN B §5.3)', () => {
+  it('v1 on a host without FEAT_MTE_PERM: not mapped, DisallowedVmaFault (the uapi answers -EINVAL, DOMAIN B §5.3)', () => {
     const d = decideGuestAbort(given({ profile: 'v1', hostMtePerm: false, slots: [BAR_WB] }), abort(0x1000_0000, 'read'), []);
-    expect(summary(d.events)).toEqual(['KVM_RUN -22']);
+    expect(summary(d.events)).toEqual(['DisallowedVmaFault']);
   });
 
-  it('row 10 under drop-check: the first cacheable fault on a disallowed VMA exits MEMORY_FAULT with TAGACCESS (DOMAIN A.1)', () => {
-    const d = decideGuestAbort(given({ profile: 'drop-check', mtePerm: false, slots: [BAR_WB] }), abort(0x1000_0040, 'read'), []);
-    expect(summary(d.events)).toEqual(['exit 39 gpa=0x10000000 size=0x1000 flags=0x10 ret=-14']);
+  it('row 10 under drop-check: the first cacheable fault on a disallowed VMA is not mapped, even with PERM on the host (DOMAIN A.1)', () => {
+    const d = decideGuestAbort(given({ profile: 'drop-check', slots: [BAR_WB] }), abort(0x1000_0040, 'read'), []);
+    expect(summary(d.events)).toEqual(['DisallowedVmaFault']);
   });
 
   it('hugetlb RAM at a 1 GiB aligned IPA maps a 1 GiB block (DOMAIN B §4.1)', () => {
@@ -176,15 +178,10 @@ describe('decideGuestAbort: permission faults (DOMAIN B §5.4 row 8, A.2.4)', ()
 describe('decideGuestAbort: tag-access faults (DOMAIN A.2.5, A.2.7)', () => {
   const tagFault = (op: AccessOp) => abort(0x1000_0040, op, { kind: 'permission', tagAccess: true, esr: 0x0000_0200_9200_004fn });
 
-  it('v2 default policy: KVM_EXIT_MEMORY_FAULT 39, flags 0x10, page-aligned gpa, size 0x1000, KVM_RUN -EFAULT', () => {
+  it('no policy configured: the exit-to-vmm fallback decides, the fault is not retried (the uapi builds the exit, DOMAIN A.2.5)', () => {
     const d = decideGuestAbort(given({ slots: [BAR_WB] }), tagFault('stg'), []);
-    expect(summary(d.events)).toEqual(['policy exit-to-vmm: exit-to-vmm (fault 7)', 'exit 39 gpa=0x10000000 size=0x1000 flags=0x10 ret=-14']);
+    expect(d.events).toEqual([{ type: 'PolicyDecided', data: { ipa: 0x1000_0040n, plugin: 'exit-to-vmm', decision: 'exit-to-vmm', fault_seq: 7n } }]);
     expect(d.retry).toBe(false);
-  });
-
-  it('v1: KVM_EXIT_ARM_NOTAG_ACCESS 40 with flags 0 and KVM_RUN returning 0 (DOMAIN A.1, B §3.3)', () => {
-    const d = decideGuestAbort(given({ profile: 'v1', slots: [BAR_WB] }), tagFault('ldg'), []);
-    expect(summary(d.events)).toEqual(['policy exit-to-vmm: exit-to-vmm (fault 7)', 'exit 40 gpa=0x10000000 size=0x1000 flags=0x0 ret=0']);
   });
 
   const policy = (name: string, decide: FaultPolicy['decide']): FaultPolicy => ({ name, version: '0', decide });
@@ -205,7 +202,7 @@ describe('decideGuestAbort: tag-access faults (DOMAIN A.2.5, A.2.7)', () => {
     const s = given({ slots: [BAR_WB] });
     s.tagPoolRemaining = 0;
     const d = decideGuestAbort(s, tagFault('stg'), [policy('alloc', () => ({ kind: 'allocate-tags-and-retry' }))]);
-    expect(summary(d.events)).toEqual(['policy alloc: pass (fault 7)', 'policy exit-to-vmm: exit-to-vmm (fault 7)', 'exit 39 gpa=0x10000000 size=0x1000 flags=0x10 ret=-14']);
+    expect(summary(d.events)).toEqual(['policy alloc: pass (fault 7)', 'policy exit-to-vmm: exit-to-vmm (fault 7)']);
   });
 
   it('inject-sea: a synchronous external abort at EL1, EC 0x25, DFSC 0x10, WnR for a tag write', () => {
@@ -240,7 +237,7 @@ describe('decideGuestAbort: tag-access faults (DOMAIN A.2.5, A.2.7)', () => {
       }),
     ]);
     expect(d.events[0]).toEqual({ type: 'PluginFailed', data: { plugin: 'mutator', hook: 'decide', reason: 'threw', message: expect.stringMatching(/^TypeError: Cannot assign to read only property 'ipa'/) } });
-    expect(summary(d.events).at(-1)).toBe('exit 39 gpa=0x10000000 size=0x1000 flags=0x10 ret=-14');
+    expect(summary(d.events).at(-1)).toBe('policy exit-to-vmm: exit-to-vmm (fault 7)');
   });
 
   it('after a page got tag storage, a fresh fault maps that page tagged and its neighbours NoTagAccess page by page', () => {

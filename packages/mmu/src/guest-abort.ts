@@ -1,6 +1,5 @@
 import type { AccessOp, EventData, FaultKind, MteEvent } from '@mteperm/events';
-import { EFAULT, EINVAL, ENOSYS } from './errno';
-import { KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_TAGACCESS, tagAccessExit } from './exit';
+import { ENOSYS } from './errno';
 import type { FaultPolicy } from './fault-policy';
 import { runPolicyChain } from './fault-policy';
 import { mappingSize, PAGE_SIZE } from './mapping-size';
@@ -140,7 +139,7 @@ function decideTagAccess(state: MmuState, abort: GuestAbort, slot: MemslotView |
     default:
       break;
   }
-  events.push({ type: 'MemoryFaultExit', data: tagAccessExit(state.profile, ipa) });
+  // The final PolicyDecided (exit-to-vmm) is the uapi's cue to build the profile's exit (A.2.5).
   return done(events);
 }
 
@@ -159,29 +158,12 @@ function decideTranslation(state: MmuState, abort: GuestAbort, slot: MemslotView
   const page = pageOf(abort.ipa);
   const pageHasTagStorage = state.tagStoragePages.has(page / PAGE_SIZE);
   if (state.kvmHasMte && !slot.vma.mte_allowed && !pageHasTagStorage) {
-    switch (state.profile) {
-      case 'v2':
-      case 'v1':
-        if (state.noTagAccessAllowed) {
-          noTagAccess = true; // row 6 (DOMAIN A.2.3)
-          break;
-        }
-        // v1 sets NoTagAccess even where the CPU lacks it and stage2_set_prot_attr refuses it
-        // (-EINVAL, DOMAIN B §5.3); v2 keeps the baseline's -EFAULT (row 5).
-        return state.profile === 'v1'
-          ? fail(abort.ipa, EINVAL, 'NoTagAccess requested on a host without FEAT_MTE_PERM')
-          : fail(abort.ipa, EFAULT, 'VMA without VM_MTE_ALLOWED in an MTE-enabled VM (row 5)');
-      case 'baseline':
-        return fail(abort.ipa, EFAULT, 'VMA without VM_MTE_ALLOWED in an MTE-enabled VM (row 5)');
-      case 'drop-check':
-        // Row 10: the Feb-2025 alternative exits on the first cacheable fault.
-        return done([
-          {
-            type: 'MemoryFaultExit',
-            data: { exit_reason: KVM_EXIT_MEMORY_FAULT, gpa: BigInt(page), size: BigInt(PAGE_SIZE), flags: KVM_MEMORY_EXIT_FLAG_TAGACCESS, ret: -EFAULT },
-          },
-        ]);
+    if (!state.noTagAccessAllowed) {
+      // Rows 5 and 10: KVM will not map it; what KVM_RUN returns is the uapi's to say per profile
+      // (-EFAULT, v1's -EINVAL from stage2_set_prot_attr, or drop-check's memory-fault exit).
+      return done([{ type: 'DisallowedVmaFault', data: { ipa: BigInt(abort.ipa) } }]);
     }
+    noTagAccess = true; // row 6 (DOMAIN A.2.3)
   }
   // A NoTagAccess block must not swallow a page a policy gave tag storage, nor a tagged block an
   // untagged page: such blocks are mapped page by page.

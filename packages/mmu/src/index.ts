@@ -6,7 +6,6 @@ export { decideGuestAbort } from './guest-abort';
 export type { GuestAbort, AbortDecision } from './guest-abort';
 export { runPolicyChain, exitToVmm } from './fault-policy';
 export type { FaultPolicy, FaultPolicyContext, PolicyDecision, TagAccessFault, ChainOutcome } from './fault-policy';
-export { tagAccessExit, KVM_EXIT_MMIO, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_ARM_NOTAG_ACCESS, KVM_MEMORY_EXIT_FLAG_TAGACCESS } from './exit';
 export { mappingSize, PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './mapping-size';
 export { HostMemory, HOST_RAM_BASE, HOST_PFNMAP_BASE } from './host-memory';
 export type { KernelProfile } from './profile';

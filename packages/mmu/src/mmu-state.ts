@@ -46,7 +46,8 @@ export class MmuState {
   /**
    * Whether NoTagAccess may be used for this VM: v2 needs the capability enabled on a host with
    * ARM64_MTE_PERM (kvm_has_mte_perm, DOMAIN B §3.2); v1 uses it whenever the host supports it
-   * (DOMAIN A.1); baseline and drop-check never.
+   * (DOMAIN A.1; on a host without it v1's stage2_set_prot_attr refuses, which the uapi reports);
+   * baseline and drop-check never.
    */
   get noTagAccessAllowed(): boolean {
     switch (this.profile) {

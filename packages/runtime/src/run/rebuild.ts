@@ -1,0 +1,64 @@
+import type { EventData } from '@mteperm/events';
+import { openLogReader } from '@mteperm/log';
+import type { LogDamage, LogHeader } from '@mteperm/log';
+import { composeRebuildModel } from './compose';
+import type { Model } from './compose';
+import { stateDigest } from './state-digest';
+
+/** What replay *rebuild* found (ARCHITECTURE "Event flow"): the state folded from the log and whether it is the recorded one. */
+export interface RebuildReport {
+  readonly path: string;
+  readonly header: LogHeader;
+  /** Intact events folded. */
+  readonly events: number;
+  readonly runStarted: EventData<'RunStarted'> | undefined;
+  /** The digest the run recorded in StateHashRecorded, if the log reaches it. */
+  readonly recordedSha256: string | undefined;
+  /** The digest of the state rebuilt from the events before StateHashRecorded (or all, if absent). */
+  readonly rebuiltSha256: string;
+  /** recorded === rebuilt; undefined when nothing was recorded (a torn or unfinished log). */
+  readonly matches: boolean | undefined;
+  /** Where the readable prefix ends, if the log is damaged: everything before it was replayed. */
+  readonly damage: LogDamage | undefined;
+  readonly model: Model;
+}
+
+/**
+ * Folds every intact record of a `.mtelog` into fresh package states, deciding nothing, and checks
+ * the result against the recorded state hash. Refuses (throws LogError) only an unreadable header;
+ * a damaged tail is reported with its offset after the intact prefix was folded.
+ */
+export function rebuildFromLog(path: string): RebuildReport {
+  const reader = openLogReader(path);
+  const model = composeRebuildModel();
+  let events = 0;
+  let runStarted: EventData<'RunStarted'> | undefined;
+  let recorded: string | undefined;
+  let rebuiltAtRecord: string | undefined;
+  try {
+    for (const e of reader.envelopes()) {
+      events++;
+      if (e.type === 'StateHashRecorded') {
+        recorded = Buffer.from(e.data.sha256).toString('hex');
+        rebuiltAtRecord = stateDigest(model);
+        continue;
+      }
+      if (e.type === 'RunStarted') runStarted = e.data;
+      model.apply(e);
+    }
+  } finally {
+    reader.close();
+  }
+  const rebuilt = rebuiltAtRecord ?? stateDigest(model);
+  return {
+    path,
+    header: reader.header,
+    events,
+    runStarted,
+    recordedSha256: recorded,
+    rebuiltSha256: rebuilt,
+    matches: recorded === undefined ? undefined : recorded === rebuilt,
+    damage: reader.damage,
+    model,
+  };
+}

@@ -1,0 +1,34 @@
+/** The JSON result of a run (CONTRACT §3). Key order in these objects is the order printed. */
+export interface ContractResult {
+  readonly scenario: string;
+  readonly kernel: string;
+  readonly host: { readonly mte: string; readonly mte_perm: boolean; readonly s2fwb: boolean; readonly nv: boolean };
+  readonly steps: readonly StepResult[];
+  readonly stage2: readonly LeafResult[];
+  readonly shadow_stage2: readonly LeafResult[];
+  readonly migration: MigrationResultJson | null;
+  readonly log: { readonly path: string; readonly events: number; readonly sha256: string };
+}
+
+export type StepResult = { readonly index: number; readonly op: string } & { readonly [field: string]: unknown };
+
+export interface LeafResult {
+  readonly ipa: string;
+  readonly level: number;
+  readonly size: string;
+  readonly pa: string;
+  readonly desc: string;
+  readonly memattr: string;
+  readonly notagaccess: boolean;
+  readonly tagged: boolean;
+}
+
+export interface MigrationResultJson {
+  readonly accepted: boolean;
+  readonly failed: null | { readonly step: number; readonly op: string; readonly cap?: string; readonly slot?: number; readonly ret: number; readonly errno?: string };
+}
+
+/** The canonical text of a result: two-space JSON and a final newline, byte-identical per input. */
+export function formatResult(result: ContractResult): string {
+  return `${JSON.stringify(result, null, 2)}\n`;
+}

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { EventBus } from '@mteperm/bus';
+import type { EventSink } from '@mteperm/bus';
+import { probeHostCpus } from '@mteperm/cpufeature';
+import type { Envelope } from '@mteperm/events';
+import { logSink, openLogWriter } from '@mteperm/log';
+import type { FaultPolicy } from '@mteperm/mmu';
+import { stage2LeavesJson } from '@mteperm/pgtable';
+import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
+import { accessOutcome, errnoOf } from './access-outcome';
+import { composeLiveModel } from './compose';
+import type { Model } from './compose';
+import { hex } from './hex';
+import { cpusOf } from './host-cpus';
+import type { ContractResult, LeafResult, MigrationResultJson, StepResult } from './result';
+import { stateDigest } from './state-digest';
+
+export const PRODUCER = 'mteperm 0.1.0';
+
+export interface RunOptions {
+  /** Overrides the scenario's `kernel` (CLI `--kernel`). */
+  readonly kernel?: KernelProfile;
+  /** Names of the policies in order, as recorded in RunStarted (default: the scenario's `policy`). */
+  readonly policyNames?: readonly string[];
+  /** The policies themselves, resolved from the names by the caller (default: exit-to-vmm only). */
+  readonly policies?: readonly FaultPolicy[];
+  /** Receives every encoded event (the log). */
+  readonly sink?: EventSink;
+}
+
+/** A finished run: the CONTRACT §3 document without its `log` member, and the digest it recorded. */
+export interface RunOutcome {
+  readonly result: Omit<ContractResult, 'log'>;
+  readonly events: number;
+  readonly stateSha256: string;
+  readonly model: Model;
+}
+
+const MTE_NAMES = ['NI', 'MTE', 'MTE2', 'MTE3'];
+
+/** Runs a validated scenario on a fresh model (all packages on one bus) and assembles its result. */
+export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOutcome {
+  const bus = new EventBus(options.sink === undefined ? {} : { sink: options.sink });
+  const model = composeLiveModel(bus, { policies: options.policies ?? [] });
+  const kernel = options.kernel ?? scenario.kernel;
+
+  // Everything an access causes is collected while its publish is delivered (FIFO, synchronous).
+  let collecting: Envelope[] | undefined;
+  bus.all().subscribe((e) => collecting?.push(e));
+  const collect = (f: () => void): Envelope[] => {
+    collecting = [];
+    f();
+    const got = collecting;
+    collecting = undefined;
+    return got;
+  };
+
+  bus.publish({
+    type: 'RunStarted',
+    data: { scenario: scenario.name, kernel, policies: [...(options.policyNames ?? scenario.policy)], tag_pool_pages: BigInt(scenario.policy_options.tag_pool_pages) },
+  });
+  const host = bus.publish({ type: 'HostCpusProbed', data: probeHostCpus(cpusOf(scenario.host, 'host.cpus')) }).data;
+
+  const steps: StepResult[] = [];
+  let migration: MigrationResultJson | null = null;
+  let vm = 0;
+  for (const step of scenario.steps) {
+    const r = runStep(step);
+    steps.push(r);
+    if (step.op === 'migrate') migration = { accepted: r['accepted'] as boolean, failed: r['failed'] as MigrationResultJson['failed'] };
+  }
+
+  const stateSha256 = stateDigest(model);
+  bus.publish({ type: 'StateHashRecorded', data: { sha256: Buffer.from(stateSha256, 'hex'), events: bus.seq } });
+  bus.complete();
+
+  const result = {
+    scenario: scenario.name,
+    kernel,
+    host: { mte: MTE_NAMES[host.mte] ?? String(host.mte), mte_perm: host.mte_perm, s2fwb: host.s2fwb, nv: host.nv },
+    steps,
+    stage2: leavesOf(model, vm),
+    shadow_stage2: [] as LeafResult[],
+    migration,
+  };
+  return { result, events: Number(bus.seq), stateSha256, model };
+
+  function runStep(step: ScenarioStep): StepResult {
+    const head = { index: step.index, op: step.op };
+    switch (step.op) {
+      case 'create_vm': {
+        const r = model.uapi.createVm({ ipa_bits: step.ipa_bits });
+        if (r.vm !== undefined) vm = r.vm;
+        return { ...head, ...errnoOf(r.ret) };
+      }
+      case 'check_extension': {
+        const r = model.uapi.checkExtension({ cap: step.cap }, { vm });
+        return { ...head, cap: capName(step.cap), ret: r.ret };
+      }
+      case 'enable_cap': {
+        const r = model.uapi.enableCap({ cap: step.cap, flags: BigInt(step.flags), args: step.args, step: step.index }, { vm });
+        return { ...head, cap: capName(step.cap), ...errnoOf(r.ret) };
+      }
+      case 'set_user_memory_region': {
+        const r = model.uapi.setUserMemoryRegion(
+          { slot: step.slot, guest_phys_addr: step.guest_phys_addr, memory_size: step.memory_size, backing: step.backing, flags: step.flags, step: step.index },
+          { vm },
+        );
+        return { ...head, slot: step.slot, ...errnoOf(r.ret) };
+      }
+      case 'create_vcpu': {
+        const r = model.uapi.createVcpu({ id: step.id, el2: step.el2 }, { vm });
+        return { ...head, vcpu: step.id, ...errnoOf(r.ret) };
+      }
+      case 'access': {
+        const access = { vcpu: step.vcpu, gpa: hex(step.gpa), access: step.access };
+        if (model.uapi.state.vms.get(vm)?.vcpus.has(step.vcpu) !== true) {
+          // KVM_RUN needs a vCPU fd: without one the VMM's ioctl fails -EBADF.
+          return { ...head, ...access, outcome: 'error', ...errnoOf(-9), reason: `vCPU ${step.vcpu} was not created` };
+        }
+        const caused = collect(() =>
+          bus.publish(
+            { type: 'AccessRequested', data: { step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1 } },
+            { vm, vcpu: step.vcpu },
+          ),
+        );
+        return { ...head, ...access, ...accessOutcome(caused) };
+      }
+      case 'migrate': {
+        const target = probeHostCpus(cpusOf(step.to, `steps[${step.index}].migrate.to.cpus`));
+        const r = model.uapi.migrate({ target }, { vm });
+        const failed = r.failed === null ? null : { ...r.failed, ...(r.failed.errno === undefined ? {} : { errno: r.failed.errno }) };
+        return { ...head, accepted: r.accepted, failed };
+      }
+      case 'mte_copy_tags': {
+        const r = model.uapi.mteCopyTags({ guest_ipa: step.gpa, length: step.length, to_guest: step.to_guest }, { vm });
+        return { ...head, ...errnoOf(r.ret) };
+      }
+      case 'guest_stage2':
+        return { ...head, vcpu: step.vcpu, ...errnoOf(-38), reason: 'nested virtualisation is not modelled yet (packages/nested)' };
+    }
+  }
+}
+
+function capName(cap: string | number): string {
+  if (typeof cap === 'string') return cap;
+  return cap === 205 ? 'KVM_CAP_ARM_MTE' : cap === 239 ? 'KVM_CAP_ARM_MTE_PERM' : String(cap);
+}
+
+function leavesOf(model: Model, vm: number): LeafResult[] {
+  const table = model.stage2.table(vm);
+  if (table === undefined) return [];
+  // `tagged` in the result means tag storage is valid: pgtable's Normal WB without NoTagAccess and
+  // the host page's tags sanitised (CONTRACT §3).
+  return stage2LeavesJson(table).map((l) => {
+    const region = model.mmu.regionOfHost(Number(BigInt(l.pa)));
+    return { ...l, tagged: l.tagged && region !== undefined && region.isTagged(Number(BigInt(l.pa))) };
+  });
+}
+
+/** Runs a scenario and records its log at `logPath` (replaced atomically); returns the CONTRACT §3 document. */
+export function recordScenario(scenario: Scenario, logPath: string, options: Omit<RunOptions, 'sink'> = {}): { result: ContractResult; outcome: RunOutcome } {
+  const kernel = options.kernel ?? scenario.kernel;
+  const writer = openLogWriter(logPath, { profile: kernel, producer: PRODUCER });
+  let outcome: RunOutcome;
+  try {
+    outcome = runScenario(scenario, { ...options, sink: logSink(writer) });
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  writer.close();
+  const sha256 = createHash('sha256').update(readFileSync(logPath)).digest('hex');
+  const result: ContractResult = { ...outcome.result, log: { path: logPath, events: outcome.events, sha256 } };
+  return { result, outcome };
+}
