@@ -1,5 +1,5 @@
 import type { AccessOp, Envelope, MteEvent } from '@mteperm/events';
-import type { FaultPolicy } from './fault-policy';
+import type { FaultPolicy } from '@mteperm/plugin-api';
 import { decideGuestAbort } from './guest-abort';
 import type { GuestAbort } from './guest-abort';
 import { HOST_PFNMAP_BASE, HOST_RAM_BASE } from './host-memory';

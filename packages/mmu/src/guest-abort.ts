@@ -1,6 +1,7 @@
 import type { AccessOp, EventData, FaultKind, MteEvent } from '@mteperm/events';
 import { ENOSYS } from './errno';
-import type { FaultPolicy } from './fault-policy';
+import type { FaultPolicy } from '@mteperm/plugin-api';
+import type { ChainOptions } from './fault-policy';
 import { runPolicyChain } from './fault-policy';
 import { mappingSize, PAGE_SIZE } from './mapping-size';
 import type { MemslotView, MmuState } from './mmu-state';
@@ -51,12 +52,12 @@ const fail = (ipa: number, ret: number, reason: string): AbortDecision =>
  * (row 8, A.2.4); translation faults choose the memory type, tag sanitising and NoTagAccess per
  * profile (rows 1–7, 10). Pure: reads `state`, returns events.
  */
-export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: readonly FaultPolicy[]): AbortDecision {
+export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: readonly FaultPolicy[], chain: ChainOptions = {}): AbortDecision {
   const slot = state.findMemslot(abort.ipa);
   const isWrite = WRITE_OPS.has(abort.op);
 
   if (abort.tagAccess) {
-    return decideTagAccess(state, abort, slot, policies);
+    return decideTagAccess(state, abort, slot, policies, chain);
   }
 
   if (slot === undefined || (isWrite && slot.flags & KVM_MEM_READONLY)) {
@@ -98,19 +99,30 @@ function decideNoMemslot(abort: GuestAbort, isWrite: boolean): AbortDecision {
   return done([{ type: 'MmioExit', data: { phys_addr: BigInt(abort.ipa), len: 8, is_write: isWrite } }]);
 }
 
-function decideTagAccess(state: MmuState, abort: GuestAbort, slot: MemslotView | undefined, policies: readonly FaultPolicy[]): AbortDecision {
+function decideTagAccess(state: MmuState, abort: GuestAbort, slot: MemslotView | undefined, policies: readonly FaultPolicy[], chain: ChainOptions): AbortDecision {
   const ipa = BigInt(abort.ipa);
   const fault = {
     vcpu: abort.vcpu,
     ipa,
     op: abort.op,
     esr: abort.esr,
-    memslot: { slot: slot?.slot ?? -1, guest_phys_addr: BigInt(slot?.base ?? 0), memory_size: BigInt(slot?.size ?? 0) },
+    memslot: { slot: slot?.slot ?? -1, guest_phys_addr: BigInt(slot?.base ?? 0), memory_size: BigInt(slot?.size ?? 0), flags: slot?.flags ?? 0 },
     backing: slot?.vma.backing ?? 'none',
     stage2: { level: abort.level },
     nesting_level: 1,
   };
-  const outcome = runPolicyChain(policies, fault, { kernel: state.profile, tagPoolRemaining: state.tagPoolRemaining, faultsSeen: state.tagAccessFaults });
+  const outcome = runPolicyChain(
+    policies,
+    fault,
+    {
+      kernel: state.profile,
+      tagPoolRemaining: state.tagPoolRemaining,
+      faultsSeen: state.tagAccessFaults,
+      tagPagesAllocated: state.tagStoragePages.size,
+      hasTagStorage: (ipa) => state.tagStoragePages.has(Number(ipa >> 12n)),
+    },
+    chain,
+  );
   const events: MteEvent[] = [];
   for (const f of outcome.failures) {
     events.push({ type: 'PluginFailed', data: { plugin: f.plugin, hook: 'decide', reason: f.reason, message: f.message } });

@@ -1,7 +1,7 @@
 import type { EventBus } from '@mteperm/bus';
 import type { Envelope, EnvelopeOf, EventData, MteEventType } from '@mteperm/events';
 import { EFAULT } from './errno';
-import type { FaultPolicy } from './fault-policy';
+import type { FaultPolicy } from '@mteperm/plugin-api';
 import { decideGuestAbort } from './guest-abort';
 import { MmuState } from './mmu-state';
 
@@ -20,6 +20,8 @@ interface InFlight {
 export interface MmuOptions {
   /** Fault policies in order; empty means the default exit-to-vmm. */
   readonly policies?: readonly FaultPolicy[];
+  /** Per-call budget of each policy's decide in ms (default 100; 0 disables the watchdog). */
+  readonly policyBudgetMs?: number;
 }
 
 const FOLDED: readonly MteEventType[] = [
@@ -70,6 +72,7 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
       state,
       { vcpu: e.vcpu, ipa: Number(e.data.ipa), kind: e.data.kind, level: e.data.level, tagAccess: e.data.tag_access, op: e.data.op, esr: e.data.esr, faultSeq: e.seq },
       policies,
+      options.policyBudgetMs === undefined ? {} : { budgetMs: options.policyBudgetMs },
     );
     let last = 0n;
     for (const ev of decision.events) last = bus.publish(ev, { vm: e.vm, vcpu: e.vcpu, causation: e.seq }).seq;

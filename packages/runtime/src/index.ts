@@ -32,3 +32,20 @@ export type {
   MigrateStep,
   MteCopyTagsStep,
 } from './scenario/types';
+export { runScenario, recordScenario, PRODUCER } from './run/run-scenario';
+export type { RunOptions, RunOutcome } from './run/run-scenario';
+export { formatResult } from './run/result';
+export type { ContractResult, StepResult, LeafResult, MigrationResultJson } from './run/result';
+export { rebuildFromLog } from './run/rebuild';
+export type { RebuildReport, RebuildOptions } from './run/rebuild';
+export { stage2Leaves, shadowStage2Leaves } from './run/leaves';
+export type { Model } from './run/compose';
+export { hex } from './run/hex';
+export { resolvePolicies } from './policy/resolve-policies';
+export type { ResolvePoliciesOptions } from './policy/resolve-policies';
+export { BUILTIN_POLICIES, BUILTIN_POLICY_NAMES } from './policy/builtins';
+export { PolicyLoadError } from './policy/errors';
+export type { PolicyLoadErrorCode } from './policy/errors';
+export { redecideLog } from './replay/redecide';
+export type { RedecideOptions, RedecideReport, RedecidedFault } from './replay/redecide';
+export type { FaultHandling, FaultTotals } from './replay/fault-tally';

@@ -45,7 +45,7 @@ export const SAMPLE_EVENTS: { readonly [K in MteEventType]: Extract<MteEvent, { 
     data: { target_cpus: [cpu], accepted: false, failed_step: 3, failed_op: 'enable_cap', failed_cap: 'KVM_CAP_ARM_MTE_PERM', ret: -22 },
   },
   AccessRequested: { type: 'AccessRequested', data: { step: 8, gpa: 0x10000040n, op: 'stg', level: 1, tcf: 'sync', s1: 'tagged' } },
-  AccessCompleted: { type: 'AccessCompleted', data: { gpa: 0x80001000n, op: 'write', pa: 0x8_4000_1000n, tags_ignored: false } },
+  AccessCompleted: { type: 'AccessCompleted', data: { gpa: 0x80001000n, op: 'write', pa: 0x8_4000_1000n, tags_ignored: false, level: 2 } },
   Stage2FaultTaken: {
     // EC 0x24, IL, WnR, DFSC 0x0F (permission, level 3), ISS2.TagAccess (bit 41)
     type: 'Stage2FaultTaken',

@@ -12,12 +12,15 @@ export function errnoOf(ret: number): { ret: number; errno?: string } {
 /**
  * The `access` step's outcome (CONTRACT §3), read from the events its AccessRequested caused:
  * the first terminal event decides it. `retried` when a policy allocated tags before completion.
+ * A level-2 (nested) access completes only with an AccessCompleted of level 2: the level-1
+ * completions before it are the nested package's lookups of the L1 IPA in L0's stage 2.
  */
-export function accessOutcome(events: readonly Envelope[]): Record<string, unknown> {
+export function accessOutcome(events: readonly Envelope[], level: 1 | 2 = 1): Record<string, unknown> {
   const retried = events.some((e) => e.type === 'PolicyDecided' && e.data.decision === 'allocate-tags-and-retry');
   for (const e of events) {
     switch (e.type) {
       case 'AccessCompleted':
+        if ((e.data.level ?? 1) !== level) break;
         return { outcome: retried ? 'retried' : 'ok' };
       case 'MemoryFaultExit':
         return {

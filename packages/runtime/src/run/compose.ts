@@ -3,6 +3,7 @@ import { CpuFeatureAdapter } from '@mteperm/cpufeature';
 import type { Envelope } from '@mteperm/events';
 import { attachMmu, MmuState } from '@mteperm/mmu';
 import type { FaultPolicy } from '@mteperm/mmu';
+import { NestedAdapter } from '@mteperm/nested';
 import { attachPgtable, Stage2State } from '@mteperm/pgtable';
 import { UapiAdapter } from '@mteperm/uapi';
 
@@ -12,6 +13,7 @@ export interface Model {
   readonly cpufeature: CpuFeatureAdapter;
   readonly stage2: Stage2State;
   readonly mmu: MmuState;
+  readonly nested: NestedAdapter;
 }
 
 /**
@@ -23,7 +25,8 @@ export function composeLiveModel(bus: EventBus, options: { readonly policies: re
   const uapi = new UapiAdapter(bus);
   const { state: stage2 } = attachPgtable(bus);
   const mmu = attachMmu(bus, { policies: options.policies });
-  return { uapi, cpufeature, stage2, mmu };
+  const nested = new NestedAdapter(bus);
+  return { uapi, cpufeature, stage2, mmu, nested };
 }
 
 /**
@@ -35,16 +38,19 @@ export function composeRebuildModel(): Model & { apply(e: Envelope): void } {
   const uapi = new UapiAdapter();
   const stage2 = new Stage2State();
   const mmu = new MmuState();
+  const nested = new NestedAdapter();
   return {
     uapi,
     cpufeature,
     stage2,
     mmu,
+    nested,
     apply(e: Envelope): void {
       cpufeature.apply(e);
       uapi.apply(e);
       stage2.evolve(e);
       mmu.evolve(e);
+      nested.apply(e);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { EventData } from '@mteperm/events';
+import type { Envelope, EventData } from '@mteperm/events';
 import { openLogReader } from '@mteperm/log';
 import type { LogDamage, LogHeader } from '@mteperm/log';
 import { composeRebuildModel } from './compose';
@@ -21,23 +21,35 @@ export interface RebuildReport {
   /** Where the readable prefix ends, if the log is damaged: everything before it was replayed. */
   readonly damage: LogDamage | undefined;
   readonly model: Model;
+  /** What the VMM or the guest got, in log order: exits, failed KVM_RUNs and injected aborts. */
+  readonly exits: readonly Envelope[];
 }
+
+export interface RebuildOptions {
+  /** Called every few thousand events with the number folded so far. */
+  readonly onProgress?: (events: number) => void;
+}
+
+const EXIT_TYPES = new Set(['MemoryFaultExit', 'MmioExit', 'KvmRunFailed', 'InjectedAbort']);
 
 /**
  * Folds every intact record of a `.mtelog` into fresh package states, deciding nothing, and checks
  * the result against the recorded state hash. Refuses (throws LogError) only an unreadable header;
  * a damaged tail is reported with its offset after the intact prefix was folded.
  */
-export function rebuildFromLog(path: string): RebuildReport {
+export function rebuildFromLog(path: string, options: RebuildOptions = {}): RebuildReport {
   const reader = openLogReader(path);
   const model = composeRebuildModel();
   let events = 0;
   let runStarted: EventData<'RunStarted'> | undefined;
   let recorded: string | undefined;
   let rebuiltAtRecord: string | undefined;
+  const exits: Envelope[] = [];
   try {
     for (const e of reader.envelopes()) {
       events++;
+      if (options.onProgress !== undefined && (events & 0xfff) === 0) options.onProgress(events);
+      if (EXIT_TYPES.has(e.type)) exits.push(e);
       if (e.type === 'StateHashRecorded') {
         recorded = Buffer.from(e.data.sha256).toString('hex');
         rebuiltAtRecord = stateDigest(model);
@@ -60,5 +72,6 @@ export function rebuildFromLog(path: string): RebuildReport {
     matches: recorded === undefined ? undefined : recorded === rebuilt,
     damage: reader.damage,
     model,
+    exits,
   };
 }

@@ -1,3 +1,5 @@
+import type { Stage2LeafJson } from '@mteperm/pgtable';
+
 /** The JSON result of a run (CONTRACT §3). Key order in these objects is the order printed. */
 export interface ContractResult {
   readonly scenario: string;
@@ -12,16 +14,8 @@ export interface ContractResult {
 
 export type StepResult = { readonly index: number; readonly op: string } & { readonly [field: string]: unknown };
 
-export interface LeafResult {
-  readonly ipa: string;
-  readonly level: number;
-  readonly size: string;
-  readonly pa: string;
-  readonly desc: string;
-  readonly memattr: string;
-  readonly notagaccess: boolean;
-  readonly tagged: boolean;
-}
+/** A stage-2 leaf as CONTRACT §3 prints it (pgtable's form; `tagged` refined by the mmu's sanitising). */
+export type LeafResult = Stage2LeafJson;
 
 export interface MigrationResultJson {
   readonly accepted: boolean;

@@ -6,7 +6,7 @@ import { probeHostCpus } from '@mteperm/cpufeature';
 import type { Envelope } from '@mteperm/events';
 import { logSink, openLogWriter } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/mmu';
-import { stage2LeavesJson } from '@mteperm/pgtable';
+import { resolvePolicies } from '../policy/resolve-policies';
 import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
 import { accessOutcome, errnoOf } from './access-outcome';
 import { composeLiveModel } from './compose';
@@ -14,6 +14,7 @@ import type { Model } from './compose';
 import { hex } from './hex';
 import { cpusOf } from './host-cpus';
 import type { ContractResult, LeafResult, MigrationResultJson, StepResult } from './result';
+import { shadowStage2Leaves, stage2Leaves } from './leaves';
 import { stateDigest } from './state-digest';
 
 export const PRODUCER = 'mteperm 0.1.0';
@@ -23,10 +24,14 @@ export interface RunOptions {
   readonly kernel?: KernelProfile;
   /** Names of the policies in order, as recorded in RunStarted (default: the scenario's `policy`). */
   readonly policyNames?: readonly string[];
-  /** The policies themselves, resolved from the names by the caller (default: exit-to-vmm only). */
+  /** The policies themselves (default: `policyNames ?? scenario.policy` loaded by resolvePolicies). */
   readonly policies?: readonly FaultPolicy[];
+  /** Where policy file paths and npm packages resolve from (default: the working folder). */
+  readonly policyCwd?: string;
   /** Receives every encoded event (the log). */
   readonly sink?: EventSink;
+  /** Called after each step (progress reporting). */
+  readonly onStep?: (done: number, total: number) => void;
 }
 
 /** A finished run: the CONTRACT §3 document without its `log` member, and the digest it recorded. */
@@ -42,7 +47,8 @@ const MTE_NAMES = ['NI', 'MTE', 'MTE2', 'MTE3'];
 /** Runs a validated scenario on a fresh model (all packages on one bus) and assembles its result. */
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOutcome {
   const bus = new EventBus(options.sink === undefined ? {} : { sink: options.sink });
-  const model = composeLiveModel(bus, { policies: options.policies ?? [] });
+  const policies = options.policies ?? resolvePolicies(options.policyNames ?? scenario.policy, { cwd: options.policyCwd });
+  const model = composeLiveModel(bus, { policies });
   const kernel = options.kernel ?? scenario.kernel;
 
   // Everything an access causes is collected while its publish is delivered (FIFO, synchronous).
@@ -68,6 +74,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
   for (const step of scenario.steps) {
     const r = runStep(step);
     steps.push(r);
+    options.onStep?.(steps.length, scenario.steps.length);
     if (step.op === 'migrate') migration = { accepted: r['accepted'] as boolean, failed: r['failed'] as MigrationResultJson['failed'] };
   }
 
@@ -80,8 +87,8 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
     kernel,
     host: { mte: MTE_NAMES[host.mte] ?? String(host.mte), mte_perm: host.mte_perm, s2fwb: host.s2fwb, nv: host.nv },
     steps,
-    stage2: leavesOf(model, vm),
-    shadow_stage2: [] as LeafResult[],
+    stage2: stage2Leaves(model, vm),
+    shadow_stage2: shadowStage2Leaves(model, vm),
     migration,
   };
   return { result, events: Number(bus.seq), stateSha256, model };
@@ -125,7 +132,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
             { vm, vcpu: step.vcpu },
           ),
         );
-        return { ...head, ...access, ...accessOutcome(caused) };
+        return { ...head, ...access, ...accessOutcome(caused, step.level) };
       }
       case 'migrate': {
         const target = probeHostCpus(cpusOf(step.to, `steps[${step.index}].migrate.to.cpus`));
@@ -137,8 +144,12 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
         const r = model.uapi.mteCopyTags({ guest_ipa: step.gpa, length: step.length, to_guest: step.to_guest }, { vm });
         return { ...head, ...errnoOf(r.ret) };
       }
-      case 'guest_stage2':
-        return { ...head, vcpu: step.vcpu, ...errnoOf(-38), reason: 'nested virtualisation is not modelled yet (packages/nested)' };
+      case 'guest_stage2': {
+        const r = model.nested.writeGuestStage2({ vcpu: step.vcpu, map: step.map }, { vm });
+        if (r.error !== undefined) return { ...head, vcpu: step.vcpu, ...errnoOf(r.ret), code: r.error.code, reason: r.error.message };
+        // The descriptors the guest hypervisor wrote and where they sit in its memory (README).
+        return { ...head, vcpu: step.vcpu, ret: r.ret, leaves: r.leaves };
+      }
     }
   }
 }
@@ -146,17 +157,6 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
 function capName(cap: string | number): string {
   if (typeof cap === 'string') return cap;
   return cap === 205 ? 'KVM_CAP_ARM_MTE' : cap === 239 ? 'KVM_CAP_ARM_MTE_PERM' : String(cap);
-}
-
-function leavesOf(model: Model, vm: number): LeafResult[] {
-  const table = model.stage2.table(vm);
-  if (table === undefined) return [];
-  // `tagged` in the result means tag storage is valid: pgtable's Normal WB without NoTagAccess and
-  // the host page's tags sanitised (CONTRACT §3).
-  return stage2LeavesJson(table).map((l) => {
-    const region = model.mmu.regionOfHost(Number(BigInt(l.pa)));
-    return { ...l, tagged: l.tagged && region !== undefined && region.isTagged(Number(BigInt(l.pa))) };
-  });
 }
 
 /** Runs a scenario and records its log at `logPath` (replaced atomically); returns the CONTRACT §3 document. */

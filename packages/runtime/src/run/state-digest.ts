@@ -12,7 +12,8 @@ function canonical(_key: string, v: unknown): unknown {
 /**
  * SHA-256 of the model's final state in a canonical form: the uapi's VMs (capabilities, memslots,
  * vCPUs and their last exits), every stage-2 leaf, the host pages with sanitised tags, and the tag
- * storage handed out. Live runs record it in `StateHashRecorded`; replay *rebuild* recomputes it
+ * storage handed out, and the nested state (guest hypervisors' stage-2 descriptors and table pages,
+ * shadow stage-2 leaves). Live runs record it in `StateHashRecorded`; replay *rebuild* recomputes it
  * from the folded log and compares.
  */
 export function stateDigest(model: Model): string {
@@ -29,6 +30,7 @@ export function stateDigest(model: Model): string {
     tagged: mmu.memslots.map((m) => [m.slot, m.host.base, m.host.tagged]),
     tag_pool_remaining: mmu.tagPoolRemaining,
     tag_storage_pages: [...mmu.tagStoragePages].sort((a, b) => a - b),
+    nested: model.nested.state.snapshot(),
   };
   return createHash('sha256').update(JSON.stringify(doc, canonical)).digest('hex');
 }

@@ -1,0 +1,113 @@
+/**
+ * The guest hypervisor's (L1's) stage-2 descriptors, written in the architectural VMSAv8-64 format
+ * for the 4 KiB granule (Arm ARM D8.3; DOMAIN B §4.1) as L1 would write them into its own memory.
+ * The shadow stage 2 uses the same bit positions (it is a host stage 2, C §5 rule 2).
+ * A descriptor is two Uint32 halves: `lo` = desc[31:0], `hi` = desc[63:32].
+ */
+import { S2_FWB_MEMATTR, S2_MEMATTR } from '@mteperm/pgtable';
+
+// valid at desc[0] (D8.3.1).
+export const DESC_VALID = 1 << 0;
+// type at desc[1] (D8.3.1): levels 0–2 1 = table, 0 = block; level 3 1 = page.
+export const DESC_TYPE = 1 << 1;
+// MemAttr[3:0] at desc[5:2] (D8.6.5 FWB=0 / D8.6.6 FWB=1; DOMAIN C §1).
+export const MEMATTR_SHIFT = 2;
+export const MEMATTR_MASK = 0b1111 << MEMATTR_SHIFT;
+// S2AP[0] read at desc[6], S2AP[1] write at desc[7] (D8.4).
+export const S2AP_R = 1 << 6;
+export const S2AP_W = 1 << 7;
+// SH[1:0] at desc[9:8] = 0b11 Inner Shareable (D8.6.7; what KVM writes without LPA2, B §4.1).
+export const SH_INNER_SHAREABLE = 0b11 << 8;
+// AF at desc[10] (D8.5): clear → access-flag fault (B §6.1).
+export const DESC_AF = 1 << 10;
+// OA[47:12] at desc[47:12]: [31:12] in lo, [47:32] in hi[15:0].
+export const OA_LO_MASK = 0xfffff000;
+export const OA_HI_MASK = 0x0000ffff;
+// XN at desc[54] (D8.4).
+export const XN_HI = 1 << (54 - 32);
+// Software bits [58:55]; KVM_NV_GUEST_MAP_SZ = SW1|SW0 = desc[56:55] holds L1's mapping level (B §4.1, §6.1).
+export const SW_SHIFT_HI = 55 - 32;
+export const NV_GUEST_MAP_SZ_MASK_HI = 0b11 << SW_SHIFT_HI;
+
+export const TWO_32 = 4294967296;
+/** Bytes one entry maps per level (4 KiB granule): L0 512 GiB, L1 1 GiB, L2 2 MiB, L3 4 KiB. */
+export const LEVEL_BYTES: readonly number[] = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12];
+export const GRANULE = 4096;
+/** Input and output range of L1's stage 2: 48 bits (virtual VTCR_EL2.T0SZ = 16, start level 0). */
+export const GUEST_IPA_BITS = 48;
+export const GUEST_IPA_LIMIT = 2 ** GUEST_IPA_BITS;
+
+/** CONTRACT §1.4 attributes, plus `invalid` (an unmapped range: descriptor 0). */
+export type GuestS2Attr = 'normal' | 'normal_notagaccess' | 'device' | 'invalid';
+export type GuestS2Ap = 'rw' | 'ro' | 'none';
+
+export const GUEST_S2_ATTRS: readonly GuestS2Attr[] = ['normal', 'normal_notagaccess', 'device', 'invalid'];
+export const GUEST_S2_APS: readonly GuestS2Ap[] = ['rw', 'ro', 'none'];
+
+/** L1's virtual HCR_EL2.FWB and whether its ID_AA64PFR2_EL1.MTEPERM reads 1 (DOMAIN A.2.8, C §5). */
+export interface GuestS2Regs {
+  readonly fwb: boolean;
+  readonly mtePerm: boolean;
+}
+
+export interface GuestLeafSpec {
+  readonly attr: GuestS2Attr;
+  readonly ap: GuestS2Ap;
+  /** Access flag; a guest hypervisor like KVM sets it (default true). */
+  readonly af?: boolean;
+}
+
+/**
+ * MemAttr L1 writes for an attribute under its own FWB (DOMAIN B §4.2 constants: FWB=0 Normal 0b1111,
+ * NoTagAccess 0b0100, Device-nGnRE 0b0001; FWB=1 0b0110, 0b1110, 0b0001).
+ */
+export function guestMemAttr(attr: Exclude<GuestS2Attr, 'invalid'>, fwb: boolean): number {
+  const table = fwb ? S2_FWB_MEMATTR : S2_MEMATTR;
+  switch (attr) {
+    case 'normal':
+      return table.normal_wb;
+    case 'normal_notagaccess':
+      return table.normal_wb_notagaccess;
+    case 'device':
+      return table.device_ngnre;
+  }
+}
+
+/**
+ * Attribute halves of an L1 leaf without OA and type bit; undefined for `invalid`. Normal memory is
+ * executable (XN = 0), device memory is not (an exec there is refused at map time, B §4.3).
+ */
+export function encodeGuestLeafAttrs(spec: GuestLeafSpec, fwb: boolean): { lo: number; hi: number } | undefined {
+  if (spec.attr === 'invalid') return undefined;
+  const r = spec.ap !== 'none';
+  const w = spec.ap === 'rw';
+  const lo =
+    DESC_VALID |
+    (guestMemAttr(spec.attr, fwb) << MEMATTR_SHIFT) |
+    (r ? S2AP_R : 0) |
+    (w ? S2AP_W : 0) |
+    SH_INNER_SHAREABLE |
+    (spec.af === false ? 0 : DESC_AF);
+  const hi = spec.attr === 'device' ? XN_HI : 0;
+  return { lo: lo >>> 0, hi: hi >>> 0 };
+}
+
+/** ORs output address `oa` (4 KiB aligned, < 2^48) into attribute halves. */
+export function withOutputAddress(lo: number, hi: number, oa: number): { lo: number; hi: number } {
+  return { lo: (lo | (oa % TWO_32)) >>> 0, hi: (hi | Math.floor(oa / TWO_32)) >>> 0 };
+}
+
+/** Output address of a leaf or table descriptor (exact in a double below 2^48). */
+export function outputAddressOf(lo: number, hi: number): number {
+  return (hi & OA_HI_MASK) * TWO_32 + ((lo & OA_LO_MASK) >>> 0);
+}
+
+/** The full 64-bit descriptor (API edge only). */
+export function descriptorBigInt(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/** Level of a leaf of `size` bytes (1 GiB → 1, 2 MiB → 2, 4 KiB → 3). */
+export function levelOfSize(size: number): number {
+  return size >= LEVEL_BYTES[1]! ? 1 : size >= LEVEL_BYTES[2]! ? 2 : 3;
+}

@@ -1,0 +1,16 @@
+export { NestedAdapter, MAX_NESTED_ROUNDS } from './nested-adapter';
+export type { GuestStage2EntryRequest, GuestStage2Result, GuestLeafJson } from './nested-adapter';
+export { NestedState, GuestHypervisor } from './nested-state';
+export { GuestStage2Table } from './guest-stage2-table';
+export type { GuestLeafWritten, GuestWalkResult } from './guest-stage2-table';
+export { GuestTableMemory } from './guest-table-memory';
+export { encodeGuestLeafAttrs, guestMemAttr, GUEST_IPA_BITS, GUEST_S2_ATTRS, GUEST_S2_APS } from './guest-descriptor';
+export type { GuestS2Attr, GuestS2Ap, GuestS2Regs, GuestLeafSpec } from './guest-descriptor';
+export { combineShadowLeaf } from './shadow-entry';
+export type { ShadowLeaf } from './shadow-entry';
+export { shadowMemAttr, FWB_STAGE1_NOTAGACCESS } from './shadow-memattr';
+export type { ShadowMemAttr, ShadowMemAttrInput } from './shadow-memattr';
+export { decideNestedAccess, baseOp } from './nested-access';
+export type { NestedDecision, NestedWalks, L1Fault } from './nested-access';
+export { NestedError } from './errors';
+export type { NestedErrorCode } from './errors';

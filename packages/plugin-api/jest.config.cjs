@@ -1,0 +1,5 @@
+module.exports = {
+  ...require('../../jest.preset.js'),
+  displayName: 'plugin-api',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  ...require('../../jest.preset.js'),
+  displayName: 'policy-inject-sea',
+  rootDir: __dirname,
+};

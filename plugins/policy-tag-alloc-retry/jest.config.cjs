@@ -1,0 +1,5 @@
+module.exports = {
+  ...require('../../jest.preset.js'),
+  displayName: 'policy-tag-alloc-retry',
+  rootDir: __dirname,
+};

@@ -1,0 +1,71 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { formatResult, loadScenarioFile, recordScenario } from '@mteperm/runtime';
+import type { KernelProfile, Scenario } from '@mteperm/runtime';
+import { resolveScenarioArg } from '../builtin';
+import { CliError, EXIT_EXPECT_FAILED } from '../errors';
+import { unmetExpectations } from '../expect';
+import type { CliIo } from '../io';
+import { progressOn } from '../progress';
+import { formatRunReport } from '../report';
+import type { RegionInfo } from '../report';
+import { renderSvgMap } from '../svg';
+
+export const KERNEL_CHOICES: readonly KernelProfile[] = ['baseline', 'v1', 'v2', 'drop-check'];
+
+interface RunFlags {
+  json?: boolean;
+  log?: string;
+  policy?: string[];
+  kernel?: KernelProfile;
+  svg?: string;
+  tagPoolPages?: string;
+}
+
+function parsePool(text: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) > 0xffff_ffff) throw new CliError('MTEPERM_CLI_ARG', `--tag-pool-pages: '${text}' is not a page count (0..4294967295)`);
+  return Number(text);
+}
+
+/** `mteperm run FILE`: runs a scenario, records its log, prints the result (CONTRACT §2–3). */
+export function runCommand(io: CliIo): Command {
+  return new Command('run')
+    .description('run a scenario (a .yaml/.json file or builtin:NAME) and record its event log')
+    .argument('<file>', 'scenario file, or builtin:NAME')
+    .option('--json', 'print the JSON result (CONTRACT §3) on stdout')
+    .option('--log <out>', 'where to record the event log (default: <name>.mtelog in the working folder)')
+    .option('--policy <name...>', 'fault-policy plugins in order: built-in names, npm packages or file paths')
+    .addOption(new Option('--kernel <profile>', 'kernel profile (DOMAIN A.1)').choices(KERNEL_CHOICES))
+    .option('--svg <file>', 'also draw a map of the guest physical address space')
+    .option('--tag-pool-pages <n>', "pages in tag-alloc-retry's tag-storage pool (overrides policy_options)")
+    .action((file: string, flags: RunFlags) => {
+      const loaded = loadScenarioFile(resolveScenarioArg(file));
+      const scenario: Scenario =
+        flags.tagPoolPages === undefined ? loaded : { ...loaded, policy_options: { ...loaded.policy_options, tag_pool_pages: parsePool(flags.tagPoolPages) } };
+      const logPath = resolve(io.cwd, flags.log ?? `${scenario.name}.mtelog`);
+      const progress = progressOn(io.stderr, 'steps', flags.json !== true);
+      let recorded;
+      try {
+        recorded = recordScenario(scenario, logPath, {
+          ...(flags.kernel === undefined ? {} : { kernel: flags.kernel }),
+          ...(flags.policy === undefined ? {} : { policyNames: flags.policy }),
+          policyCwd: io.cwd,
+          onStep: (done, total) => progress.update(done, total),
+        });
+      } finally {
+        progress.stop();
+      }
+      const result = { ...recorded.result, log: { ...recorded.result.log, path: flags.log ?? `${scenario.name}.mtelog` } };
+      const vms = [...recorded.outcome.model.uapi.state.vms.values()];
+      const regions: RegionInfo[] = [...(vms.at(-1)?.memslots.values() ?? [])].map((m) => ({ slot: m.slot, base: m.guest_phys_addr, size: m.memory_size, backing: m.vma.backing }));
+      if (flags.svg !== undefined) writeFileSync(resolve(io.cwd, flags.svg), renderSvgMap(result, regions));
+      const cpus = recorded.outcome.model.uapi.state.host === undefined ? 0 : scenario.host.cpus.reduce((n, c) => n + c.count, 0);
+      io.stdout.write(flags.json === true ? formatResult(result) : formatRunReport(result, regions, cpus));
+      const unmet = unmetExpectations(result, scenario.expect);
+      if (unmet.length > 0) {
+        for (const line of unmet) io.stderr.write(`mteperm: ${scenario.name}: ${line}\n`);
+        io.exitCode = EXIT_EXPECT_FAILED;
+      }
+    });
+}

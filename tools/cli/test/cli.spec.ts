@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// These tests spawn the real binary (tools/cli/bin/mteperm.js → dist), as a user would.
+const BIN = join(__dirname, '..', 'bin', 'mteperm.js');
+const GOLDEN = join(__dirname, 'golden');
+const BUILTINS = readdirSync(join(__dirname, '..', 'scenarios'))
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -5))
+  .sort();
+
+let cwd: string;
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'mteperm-cli-'));
+});
+afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+function mteperm(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, MTEPERM_DEBUG: '' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function write(name: string, text: string): string {
+  const p = join(cwd, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+/** One line, no stack trace: what CONTRACT §2 promises for bad input. */
+function expectOneLine(stderr: string): void {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('mteperm run builtin:* (golden JSON, CONTRACT §3)', () => {
+  it.each(BUILTINS)('builtin:%s gives its golden JSON and satisfies its own expect', (name) => {
+    const r = mteperm('run', `builtin:${name}`, '--json', '--log', `${name}.mtelog`);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const golden = join(GOLDEN, `${name}.json`);
+    if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(golden, r.stdout);
+    expect(r.stdout).toBe(readFileSync(golden, 'utf8'));
+    const doc = JSON.parse(r.stdout);
+    expect(doc.log.path).toBe(`${name}.mtelog`);
+    expect(existsSync(join(cwd, `${name}.mtelog`))).toBe(true);
+  });
+
+  it('is deterministic: two runs give byte-identical JSON and logs', () => {
+    const a = mteperm('run', 'builtin:wb-device-memory', '--json', '--log', 'a.mtelog');
+    const b = mteperm('run', 'builtin:wb-device-memory', '--json', '--log', 'b.mtelog');
+    expect(a.stdout.replace('a.mtelog', 'x')).toBe(b.stdout.replace('b.mtelog', 'x'));
+    expect(readFileSync(join(cwd, 'a.mtelog')).equals(readFileSync(join(cwd, 'b.mtelog')))).toBe(true);
+  });
+
+  it('writes <name>.mtelog in the working folder by default and replaces an existing one', () => {
+    writeFileSync(join(cwd, 'vfio-passthrough-mte.mtelog'), 'old content');
+    const r = mteperm('run', 'builtin:vfio-passthrough-mte');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/8 {2}access vcpu0 stg 0x10000040 +exit KVM_EXIT_MEMORY_FAULT gpa=0x10000000 size=0x1000 flags=0x10; KVM_RUN -14 \(EFAULT\)/);
+    expect(readFileSync(join(cwd, 'vfio-passthrough-mte.mtelog')).subarray(0, 8).toString('latin1')).toBe('MTELOG\r\n');
+  });
+
+  it('--kernel baseline on the cover letter case refuses the BAR memslot and fails its expect: exit 1 (CONTRACT §2)', () => {
+    const r = mteperm('run', 'builtin:vfio-passthrough-mte', '--kernel', 'baseline', '--json');
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.kernel).toBe('baseline');
+    expect(doc.steps[5]).toEqual({ index: 5, op: 'set_user_memory_region', slot: 1, ret: -22, errno: 'EINVAL' });
+    expect(r.stderr).toMatch(/^mteperm: vfio-passthrough-mte: expect\[index 8\]: wanted/);
+  });
+
+  it('--svg draws the address-space map', () => {
+    const r = mteperm('run', 'builtin:vfio-passthrough-mte', '--svg', 'map.svg');
+    expect(r.code).toBe(0);
+    const svg = readFileSync(join(cwd, 'map.svg'), 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg).toContain('fill="#f9a825"'); // the NoTagAccess BAR leaf
+    expect(svg).toContain('<title>step 8: stg at 10000040</title>');
+  });
+});
+
+describe('replay and inspect', () => {
+  it('replay rebuilds the state and matches the recorded hash', () => {
+    mteperm('run', 'builtin:virtiofs-dax', '--log', 'v.mtelog');
+    const r = mteperm('replay', 'v.mtelog', '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ log: 'v.mtelog', kernel: 'v2', producer: 'mteperm 0.1.0', scenario: 'virtiofs-dax', state: { matches: true }, damage: null });
+    expect(doc.state.recorded_sha256).toBe(doc.state.rebuilt_sha256);
+  });
+
+  it('inspect shows memslots, leaves and exits rebuilt from the log', () => {
+    mteperm('run', 'builtin:virtiofs-dax', '--log', 'v.mtelog');
+    const doc = JSON.parse(mteperm('inspect', 'v.mtelog', '--json').stdout);
+    expect(doc.memslots).toEqual([
+      { slot: 0, guest_phys_addr: '0x80000000', memory_size: '0x10000000', flags: '0x0', backing: 'shmem', mte_allowed: true },
+      { slot: 2, guest_phys_addr: '0x800000000', memory_size: '0x4000000', flags: '0x0', backing: 'file-shared', mte_allowed: false },
+    ]);
+    expect(doc.exits).toEqual([expect.objectContaining({ kind: 'exit', reason: 'KVM_EXIT_MEMORY_FAULT', gpa: '0x800001000', size: '0x1000', flags: '0x10', ret: -14 })]);
+    expect(doc.stage2.filter((l: { notagaccess: boolean }) => l.notagaccess).map((l: { ipa: string }) => l.ipa)).toEqual(['0x800000000', '0x800001000']);
+  });
+
+  it('a torn log: the readable prefix is replayed and reported, one line names the byte offset, exit 2', () => {
+    mteperm('run', 'builtin:vfio-passthrough-mte', '--log', 't.mtelog');
+    const bytes = readFileSync(join(cwd, 't.mtelog'));
+    writeFileSync(join(cwd, 't.mtelog'), bytes.subarray(0, bytes.length - 5));
+    const r = mteperm('replay', 't.mtelog', '--json');
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.events).toBe(24);
+    expect(doc.damage.code).toBe('MTEPERM_LOG_TORN');
+    expectOneLine(r.stderr);
+    expect(r.stderr).toBe(`mteperm: t.mtelog: byte ${doc.damage.offset}: ${doc.damage.reason} (the 24 events before it were replayed)\n`);
+  });
+});
+
+describe('bad input: one line, exit 2, no stack trace (CONTRACT §2)', () => {
+  const cases: Array<[string, () => string[], RegExp]> = [
+    ['a missing file', () => ['run', 'nope.yaml'], /^mteperm: nope\.yaml: /],
+    ['an unknown built-in', () => ['run', 'builtin:nope'], /^mteperm: builtin:nope: no such built-in scenario/],
+    ['malformed YAML', () => ['run', write('bad.yaml', 'name: x\nsteps: [\n')], /^mteperm: .*bad\.yaml:\d+:\d+: /],
+    [
+      'an unknown step',
+      () => ['run', write('s.yaml', 'name: x\nhost: { cpus: [{ features: [mte2] }] }\nsteps:\n  - reboot: {}\n')],
+      /^mteperm: .*s\.yaml: steps\[0\]/,
+    ],
+    [
+      'a bad number',
+      () =>
+        ['run', write('n.yaml', 'name: x\nhost: { cpus: [{ features: [mte2] }] }\nsteps:\n  - set_user_memory_region: { slot: 0, guest_phys_addr: "12abc", memory_size: "2MiB", backing: anon }\n')],
+      /^mteperm: .*n\.yaml: steps\[0\]\.set_user_memory_region\.guest_phys_addr: /,
+    ],
+    ['an unknown kernel profile', () => ['run', 'builtin:virtio-pmem', '--kernel', 'v3'], /^error: option '--kernel <profile>' argument 'v3' is invalid/],
+    ['an unknown option', () => ['run', 'builtin:virtio-pmem', '--frobnicate'], /^error: unknown option '--frobnicate'/],
+    ['a log that is not a log', () => ['replay', write('x.mtelog', 'hello, this is not a log file')], /^mteperm: .*x\.mtelog: byte 0: /],
+    ['a missing log', () => ['inspect', 'none.mtelog'], /^mteperm: none\.mtelog: no such log file/],
+    ['a bad pool size', () => ['run', 'builtin:virtio-pmem', '--tag-pool-pages', '-3'], /^mteperm: --tag-pool-pages: '-3' is not a page count/],
+  ];
+  it.each(cases)('%s', (_name, args, pattern) => {
+    const r = mteperm(...args());
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(pattern);
+  });
+});
