@@ -86,7 +86,8 @@ describe('scenario files (CONTRACT §1)', () => {
       ID_AA64PFR2_EL1: 0x1n,
       ID_AA64MMFR2_EL1: 0x0000_0100_0200_0000n,
     });
-    expect(s.steps[4]).toMatchObject({ op: 'set_user_memory_region', flags: 1, backing: { kind: 'vfio-bar-wb', mte_allowed: false } });
+    expect(s.steps[3]).toMatchObject({ op: 'set_user_memory_region', flags: 1, backing: { kind: 'hugetlb', mte_allowed: true } });
+    expect(s.steps[4]).toMatchObject({ op: 'set_user_memory_region', flags: 0, backing: { kind: 'vfio-bar-wb', mte_allowed: false } });
     expect(s.steps[5]).toEqual({ op: 'create_vcpu', index: 5, id: 0, el2: true });
     expect(s.steps[6]).toEqual({
       op: 'guest_stage2',
