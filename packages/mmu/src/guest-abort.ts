@@ -184,7 +184,7 @@ function decideTranslation(state: MmuState, abort: GuestAbort, slot: MemslotView
   const pa = slot.host.base + (ipa - slot.base);
   if (state.kvmHasMte && !noTagAccess) {
     // Row 3: clear tags once per host page before the guest can see them (PG_mte_tagged).
-    for (const [start, len] of freshRanges(slot, pa, size)) {
+    for (const [start, len] of slot.host.untaggedRanges(pa, size)) {
       events.push({ type: 'TagsSanitised', data: { pa: BigInt(start), size: BigInt(len) } });
     }
   }
@@ -192,21 +192,6 @@ function decideTranslation(state: MmuState, abort: GuestAbort, slot: MemslotView
   const w = writable && (isWrite || !(slot.flags & 1));
   events.push(mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec));
   return { events, retry: true, retriedByPolicy: false };
-}
-
-function freshRanges(slot: MemslotView, pa: number, size: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let start = -1;
-  for (let p = pa; p < pa + size; p += PAGE_SIZE) {
-    if (!slot.host.isTagged(p)) {
-      if (start < 0) start = p;
-    } else if (start >= 0) {
-      out.push([start, p - start]);
-      start = -1;
-    }
-  }
-  if (start >= 0) out.push([start, pa + size - start]);
-  return out;
 }
 
 function blockHasTagStoragePage(state: MmuState, block: number, size: number): boolean {

@@ -8,7 +8,7 @@
 export const HOST_RAM_BASE = 0x8_0000_0000; // 32 GiB: start of the modelled linear map
 export const HOST_PFNMAP_BASE = 0x400_0000_0000; // 4 TiB: PCI BAR window, not in the linear map
 const REGION_ALIGN = 0x4000_0000; // 1 GiB
-const PAGE_SHIFT = 12;
+const PAGE_SIZE_BYTES = 4096;
 
 export class HostRegion {
   /** PG_mte_tagged per host page of the region: tags sanitised once (DOMAIN B §5.3). */
@@ -23,28 +23,32 @@ export class HostRegion {
   }
 
   isTagged(pa: number): boolean {
-    const i = (pa - this.base) >>> PAGE_SHIFT;
+    const i = Math.floor((pa - this.base) / PAGE_SIZE_BYTES); // offsets past 4 GiB: no 32-bit shifts
     return (this.tagged[i >>> 3]! & (1 << (i & 7))) !== 0;
   }
 
-  /** Marks [pa, pa + size) tagged; returns the sub-ranges that were not tagged before, in order. */
-  markTagged(pa: number, size: number): Array<[number, number]> {
-    const fresh: Array<[number, number]> = [];
+  /** The sub-ranges of [pa, pa + size) whose tags are not sanitised yet, in order. */
+  untaggedRanges(pa: number, size: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
     let runStart = -1;
     for (let p = pa; p < pa + size; p += 4096) {
-      const i = (p - this.base) / 4096;
-      const bit = 1 << (i & 7);
-      const was = (this.tagged[i >>> 3]! & bit) !== 0;
-      if (!was) {
-        this.tagged[i >>> 3]! |= bit;
+      if (!this.isTagged(p)) {
         if (runStart < 0) runStart = p;
       } else if (runStart >= 0) {
-        fresh.push([runStart, p - runStart]);
+        out.push([runStart, p - runStart]);
         runStart = -1;
       }
     }
-    if (runStart >= 0) fresh.push([runStart, pa + size - runStart]);
-    return fresh;
+    if (runStart >= 0) out.push([runStart, pa + size - runStart]);
+    return out;
+  }
+
+  /** Marks [pa, pa + size) tagged (PG_mte_tagged set once its tags are cleared). */
+  markTagged(pa: number, size: number): void {
+    for (let p = pa; p < pa + size; p += 4096) {
+      const i = Math.floor((p - this.base) / PAGE_SIZE_BYTES);
+      this.tagged[i >>> 3]! |= 1 << (i & 7);
+    }
   }
 }
 
