@@ -1,5 +1,5 @@
 import { Observable, Subject } from 'rxjs';
-import { decodeEnvelope, encodeEnvelope, NO_VCPU } from '@mteperm/events';
+import { encodeAndDecodeEnvelope, NO_VCPU } from '@mteperm/events';
 import type { Envelope, EnvelopeOf, MteEvent, MteEventType } from '@mteperm/events';
 
 /** Where an event is published from: its VM, vCPU and the event that caused it. */
@@ -33,8 +33,8 @@ interface NamedHandler {
 /**
  * The event bus every package talks through (ARCHITECTURE "Event flow").
  *
- * - `publish` gives the event the next dense `seq`, encodes it once (for the sink), decodes and
- *   freezes it once (for subscribers).
+ * - `publish` gives the event the next dense `seq`, encodes it once (for the sink) and gives
+ *   subscribers the frozen envelope those bytes decode to.
  * - Delivery is synchronous and first-in first-out: an event published by a subscriber is queued
  *   and delivered after the current event has reached every subscriber, so the order is the same on
  *   every run. When the outermost `publish` returns, every consequence has been delivered.
@@ -65,8 +65,9 @@ export class EventBus {
   /** Publishes one event; returns its recorded envelope (frozen, with its seq). */
   publish<E extends MteEvent>(event: E, context: PublishContext = {}): Envelope<E> {
     const seq = this.lastSeq + 1n;
-    const bytes = encodeEnvelope({ seq, vm: context.vm ?? 0, vcpu: context.vcpu ?? NO_VCPU, causation: context.causation ?? 0n }, event);
-    const envelope = decodeEnvelope(bytes) as Envelope<E>;
+    // One encode; the envelope is the one decoding the bytes would give, built without decoding.
+    const { bytes, envelope: decoded } = encodeAndDecodeEnvelope({ seq, vm: context.vm ?? 0, vcpu: context.vcpu ?? NO_VCPU, causation: context.causation ?? 0n }, event);
+    const envelope = decoded as Envelope<E>;
     this.lastSeq = seq;
     this.sink?.(bytes, envelope);
     this.queue.push(envelope);

@@ -164,4 +164,12 @@ js.push('};');
 fs.writeFileSync(path.join(out, 'union.d.ts'), dts.join('\n') + '\n');
 fs.writeFileSync(path.join(out, 'union.js'), js.join('\n') + '\n');
 fs.copyFileSync(path.join(__dirname, 'runtime.cjs'), path.join(out, 'runtime.cjs'));
+
+// fast.js / fast.d.ts: specialised encoders and decoders without protobufjs message objects or Long
+// (same wire bytes; anything outside their reach falls back to the protobufjs path above).
+const fast = require('./fast-codec.cjs').generateFast({ enums, types, bodies });
+fs.writeFileSync(path.join(out, 'fast.js'), fast.js);
+fs.writeFileSync(path.join(out, 'fast.d.ts'), fast.dts);
+const slow = types.filter((t) => !fast.fastTypes.includes(t.name)).map((t) => t.name);
+if (slow.length > 0) console.log(`codegen: fast codec leaves ${slow.join(', ')} to protobufjs`);
 console.log(`codegen: ${bodies.length} event kinds, ${types.length} messages, ${enums.length} enums -> ${path.relative(process.cwd(), out)}`);

@@ -76,4 +76,4 @@ function enumFromWire(table, n, where) {
   return s;
 }
 
-module.exports = { u64ToWire, s64ToWire, u64FromWire, s64FromWire, u32, i32, bool, str, bytes, num, arr, msg, enumToWire, enumFromWire, need };
+module.exports = { fail, u64ToWire, s64ToWire, u64FromWire, s64FromWire, u32, i32, bool, str, bytes, num, arr, msg, enumToWire, enumFromWire, need };

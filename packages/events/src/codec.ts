@@ -1,4 +1,5 @@
 import { mteperm } from '../generated/pb';
+import { canonicalData, decodeFast, encodeFast, FALLBACK, lastSchema } from '../generated/fast';
 import { BODY_FIELD, bodyFromWire, bodyToWire } from '../generated/union';
 import type { MteEvent } from '../generated/union';
 import type { Envelope, EventHeader } from './envelope';
@@ -25,6 +26,48 @@ const writer = PbEnvelope.encode({}).reset();
  * would silently write 0 for a bigint.
  */
 export function encodeEnvelope(header: Omit<EventHeader, 'schema'> & { readonly schema?: number }, event: MteEvent): Uint8Array {
+  // The generated fast path writes the same bytes as protobufjs; it leaves anything unusual (a
+  // non-ASCII string, an unknown event type) to the general path below, which also words errors.
+  try {
+    return encodeFast(header, event, SCHEMA_VERSION);
+  } catch (e) {
+    if (e !== FALLBACK) throw new EventCodecError('MTEPERM_EVENT_FIELD', (e as Error).message);
+  }
+  return encodeGeneral(header, event);
+}
+
+/**
+ * Encodes one event and gives the envelope that decoding those bytes yields, without decoding them:
+ * the same as `{ bytes, envelope: decodeEnvelope(bytes) }` for `bytes = encodeEnvelope(header, event)`
+ * (same errors, an equal frozen envelope), at the cost of one encode. The bus publishes with it.
+ */
+export function encodeAndDecodeEnvelope(
+  header: Omit<EventHeader, 'schema'> & { readonly schema?: number },
+  event: MteEvent,
+): { readonly bytes: Uint8Array; readonly envelope: Envelope } {
+  const bytes = encodeEnvelope(header, event);
+  if (header.schema !== undefined && header.schema !== SCHEMA_VERSION) return { bytes, envelope: decodeEnvelope(bytes) };
+  let data: MteEvent['data'];
+  try {
+    data = canonicalData(event);
+  } catch (e) {
+    if (e !== FALLBACK) throw e;
+    return { bytes, envelope: decodeEnvelope(bytes) };
+  }
+  // encodeEnvelope checked the header: seq and causation are bigints in range, vm and vcpu integers.
+  const envelope = Object.freeze({
+    seq: header.seq,
+    vm: header.vm >>> 0,
+    vcpu: header.vcpu | 0,
+    causation: header.causation,
+    schema: SCHEMA_VERSION,
+    type: event.type,
+    data,
+  }) as Envelope;
+  return { bytes, envelope };
+}
+
+function encodeGeneral(header: Omit<EventHeader, 'schema'> & { readonly schema?: number }, event: MteEvent): Uint8Array {
   let body: object;
   let w: Record<string, unknown>;
   try {
@@ -58,6 +101,20 @@ export function encodeEvent(envelope: Envelope): Uint8Array {
  * version this build cannot read.
  */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  let fast: Envelope | undefined;
+  try {
+    fast = decodeFast(bytes, SCHEMA_VERSION) as Envelope;
+  } catch (e) {
+    if (e !== FALLBACK) throw e;
+  }
+  if (fast !== undefined) {
+    const schema = lastSchema();
+    if (schema >= MIN_READABLE_SCHEMA_VERSION && schema <= SCHEMA_VERSION) return fast;
+  }
+  return decodeGeneral(bytes);
+}
+
+function decodeGeneral(bytes: Uint8Array): Envelope {
   let m: mteperm.events.v1.Envelope;
   try {
     m = PbEnvelope.decode(bytes);

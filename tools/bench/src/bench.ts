@@ -3,7 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { busGroup, eventsGroup, logGroup, protobufGroup } from './figures';
 import type { FigureGroup } from './figures';
+import { pgtableFigures } from './pgtable';
 import { median, nowNs } from './stats';
+import { inChild, replayLog, runNested, runPipeline } from './whole';
+import type { PipelineRun, ReplayRun } from './whole';
 
 /** The bench document, CONTRACT §4. */
 export interface BenchDocument {
@@ -19,6 +22,20 @@ export interface BenchOptions {
   readonly targetMs?: number;
   /** Operations per run, skipping calibration (tests use tiny counts). */
   readonly ops?: number;
+  /**
+   * Sizes of the whole-pipeline figures (accesses per run). Defaults: full 1 M pipeline accesses
+   * (a log of ≥ 5 M events), a 160 k-access log of ≥ 1 M events, 200 k nested accesses; quick
+   * 40 k / 8 k / 10 k.
+   */
+  readonly pipelineAccesses?: number;
+  readonly smallLogAccesses?: number;
+  readonly nestedAccesses?: number;
+  /** Runs of each whole-pipeline figure (default 3): each is a scenario of its own. */
+  readonly pipelineRuns?: number;
+  /** Measure pipeline, nested and replay in this process instead of one child process per run (tests: no dist needed). */
+  readonly inProcess?: boolean;
+  /** Progress lines (stderr). */
+  readonly log?: (line: string) => void;
 }
 
 /** Runs every figure group and returns the document. Temp files are removed before returning. */
@@ -36,10 +53,70 @@ export function runBench(options: BenchOptions): BenchDocument {
         g.dispose?.();
       }
     }
+    Object.assign(figures, pgtableFigures({ quick: options.quick, runs, ops: options.ops }));
+    Object.assign(figures, wholePipeline(options, dir));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return { machine: { cpus: os.cpus().length, node: process.version, quick: options.quick }, figures };
+}
+
+/**
+ * The whole-pipeline figures: faults/s through bus, codec, log, pgtable, mmu (and uapi and the
+ * runtime's per-step result); replay (rebuild) of the logs those runs wrote; nested faults/s. Each
+ * run is a process of its own unless `inProcess`.
+ */
+function wholePipeline(options: BenchOptions, dir: string): BenchDocument['figures'] {
+  const q = options.quick;
+  const n = options.pipelineAccesses ?? (q ? 40_000 : 1_000_000);
+  const small = options.smallLogAccesses ?? (q ? 8_000 : 160_000);
+  const nested = options.nestedAccesses ?? (q ? 10_000 : 200_000);
+  const runs = options.pipelineRuns ?? 3;
+  const say = options.log ?? (() => {});
+  const pipeline = (what: 'pipeline' | 'nested', accesses: number, log?: string): PipelineRun => {
+    if (options.inProcess === true) return what === 'pipeline' ? runPipeline(accesses, log) : runNested(accesses, log);
+    return inChild<PipelineRun>([what, String(accesses), ...(log === undefined ? [] : [log])]);
+  };
+  const replay = (log: string): ReplayRun => (options.inProcess === true ? replayLog(log) : inChild<ReplayRun>(['replay', log]));
+
+  const bigLog = path.join(dir, 'pipeline.mtelog');
+  const smallLog = path.join(dir, 'pipeline-small.mtelog');
+  const p: PipelineRun[] = [];
+  for (let r = 0; r < runs; r++) {
+    p.push(pipeline('pipeline', n, r === 0 ? bigLog : undefined));
+    say(`pipeline run ${r + 1}/${runs}: ${p[r]!.faults} faults, ${p[r]!.events} events in ${p[r]!.seconds.toFixed(2)} s`);
+  }
+  p.push(pipeline('pipeline', small, smallLog));
+  const rBig: ReplayRun[] = [];
+  const rSmall: ReplayRun[] = [];
+  for (let r = 0; r < runs; r++) {
+    rBig.push(replay(bigLog));
+    rSmall.push(replay(smallLog));
+    say(`replay run ${r + 1}/${runs}: ${rBig[r]!.events} events in ${rBig[r]!.seconds.toFixed(2)} s, peak ${rBig[r]!.peakRssMb.toFixed(0)} MiB; ${rSmall[r]!.events} events, peak ${rSmall[r]!.peakRssMb.toFixed(0)} MiB`);
+    if (rBig[r]!.matches !== true || rSmall[r]!.matches !== true) throw new Error('bench replay: rebuilt state does not match the recorded state hash');
+  }
+  const nr: PipelineRun[] = [];
+  for (let r = 0; r < runs; r++) {
+    nr.push(pipeline('nested', nested));
+    say(`nested run ${r + 1}/${runs}: ${nr[r]!.faults} shadow faults in ${nr[r]!.seconds.toFixed(2)} s`);
+  }
+  const main = p.slice(0, runs);
+  return {
+    'pipeline.faults_per_s': { value: Math.round(median(main.map((x) => x.faults / x.seconds))), unit: 'faults/s', reference: 'ref.protobuf_encode_decode_per_s' },
+    'pipeline.events_per_s': { value: Math.round(median(main.map((x) => x.events / x.seconds))), unit: 'events/s', reference: 'ref.protobuf_encode_decode_per_s' },
+    'pipeline.events_per_fault': { value: round2(median(main.map((x) => x.events / x.faults))), unit: 'events/fault' },
+    'pipeline.accesses': { value: n, unit: 'accesses' },
+    'replay.events_per_s': { value: Math.round(median(rBig.map((x) => x.events / x.seconds))), unit: 'events/s', reference: 'ref.protobuf_decode_per_s' },
+    'replay.log_events': { value: rBig[0]!.events, unit: 'events' },
+    'replay.peak_rss_mb_1m': { value: Math.round(median(rSmall.map((x) => x.peakRssMb))), unit: 'MiB' },
+    'replay.peak_rss_mb_5m': { value: Math.round(median(rBig.map((x) => x.peakRssMb))), unit: 'MiB' },
+    'replay.small_log_events': { value: rSmall[0]!.events, unit: 'events' },
+    'nested.faults_per_s': { value: Math.round(median(nr.map((x) => x.faults / x.seconds))), unit: 'faults/s', reference: 'ref.protobuf_encode_decode_per_s' },
+  };
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
 }
 
 function measureGroup(g: FigureGroup, runs: number, targetMs: number, fixedOps: number | undefined, out: BenchDocument['figures']): void {
@@ -73,7 +150,7 @@ function calibrate(g: FigureGroup, targetMs: number): number {
 export function formatTable(doc: BenchDocument): string {
   const rows = Object.entries(doc.figures).map(([name, f]) => {
     const ref = f.reference === undefined ? undefined : doc.figures[f.reference];
-    const ratio = ref === undefined ? '' : `${(f.value / ref.value).toFixed(2)}x ${f.reference}`;
+    const ratio = ref === undefined ? '' : `${(f.value / ref.value).toFixed(f.value / ref.value < 0.1 ? 3 : 2)}x ${f.reference}`;
     return [name, f.value.toLocaleString('en-US'), f.unit, ratio];
   });
   const head = ['figure', 'value', 'unit', 'vs reference'];
