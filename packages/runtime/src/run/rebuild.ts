@@ -21,13 +21,15 @@ export interface RebuildReport {
   /** Where the readable prefix ends, if the log is damaged: everything before it was replayed. */
   readonly damage: LogDamage | undefined;
   readonly model: Model;
-  /** What the VMM or the guest got, in log order: exits, failed KVM_RUNs and injected aborts. */
+  /** What the VMM or the guest got, in log order (only with `collectExits`: it grows with the log). */
   readonly exits: readonly Envelope[];
 }
 
 export interface RebuildOptions {
   /** Called every few thousand events with the number folded so far. */
   readonly onProgress?: (events: number) => void;
+  /** Keep the exits, failed KVM_RUNs and injected aborts for `exits` (inspect); replay keeps memory flat without. */
+  readonly collectExits?: boolean;
 }
 
 const EXIT_TYPES = new Set(['MemoryFaultExit', 'MmioExit', 'KvmRunFailed', 'InjectedAbort']);
@@ -49,7 +51,7 @@ export function rebuildFromLog(path: string, options: RebuildOptions = {}): Rebu
     for (const e of reader.envelopes()) {
       events++;
       if (options.onProgress !== undefined && (events & 0xfff) === 0) options.onProgress(events);
-      if (EXIT_TYPES.has(e.type)) exits.push(e);
+      if (options.collectExits === true && EXIT_TYPES.has(e.type)) exits.push(e);
       if (e.type === 'StateHashRecorded') {
         recorded = Buffer.from(e.data.sha256).toString('hex');
         rebuiltAtRecord = stateDigest(model);

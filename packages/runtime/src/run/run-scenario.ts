@@ -8,7 +8,7 @@ import { logSink, openLogWriter } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/mmu';
 import { resolvePolicies } from '../policy/resolve-policies';
 import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
-import { accessOutcome, errnoOf } from './access-outcome';
+import { AccessOutcomeWatcher, errnoOf } from './access-outcome';
 import { composeLiveModel } from './compose';
 import type { Model } from './compose';
 import { hex } from './hex';
@@ -51,16 +51,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
   const model = composeLiveModel(bus, { policies });
   const kernel = options.kernel ?? scenario.kernel;
 
-  // Everything an access causes is collected while its publish is delivered (FIFO, synchronous).
-  let collecting: Envelope[] | undefined;
-  bus.all().subscribe((e) => collecting?.push(e));
-  const collect = (f: () => void): Envelope[] => {
-    collecting = [];
-    f();
-    const got = collecting;
-    collecting = undefined;
-    return got;
-  };
+  const outcomes = new AccessOutcomeWatcher(bus);
 
   bus.publish({
     type: 'RunStarted',
@@ -126,13 +117,13 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
           // KVM_RUN needs a vCPU fd: without one the VMM's ioctl fails -EBADF.
           return { ...head, ...access, outcome: 'error', ...errnoOf(-9), reason: `vCPU ${step.vcpu} was not created` };
         }
-        const caused = collect(() =>
+        const outcome = outcomes.watch(step.level, () =>
           bus.publish(
             { type: 'AccessRequested', data: { step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1 } },
             { vm, vcpu: step.vcpu },
           ),
         );
-        return { ...head, ...access, ...accessOutcome(caused, step.level) };
+        return { ...head, ...access, ...outcome };
       }
       case 'migrate': {
         const target = probeHostCpus(cpusOf(step.to, `steps[${step.index}].migrate.to.cpus`));

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { stage2LeavesJson } from '@mteperm/pgtable';
 import type { Model } from './compose';
 
 function canonical(_key: string, v: unknown): unknown {
@@ -17,20 +16,30 @@ function canonical(_key: string, v: unknown): unknown {
  * from the folded log and compares.
  */
 export function stateDigest(model: Model): string {
-  const vms = [...model.uapi.state.vms.entries()].sort(([a], [b]) => a - b);
-  const stage2 = vms.map(([id]) => {
-    const table = model.stage2.table(id);
-    return [id, table === undefined ? [] : stage2LeavesJson(table)];
-  });
-  const mmu = model.mmu;
-  const doc = {
-    kernel: model.uapi.state.kernel,
-    vms: vms.map(([id, vm]) => [id, { ...vm, setup: undefined }]),
-    stage2,
-    tagged: mmu.memslots.map((m) => [m.slot, m.host.base, m.host.tagged]),
-    tag_pool_remaining: mmu.tagPoolRemaining,
-    tag_storage_pages: [...mmu.tagStoragePages].sort((a, b) => a - b),
-    nested: model.nested.state.snapshot(),
+  // Fed piece by piece: the stage-2 part grows with the mapped pages, and one JSON document of every
+  // leaf would make the final hash the peak of a run's or a replay's memory.
+  const h = createHash('sha256');
+  const put = (label: string, v: unknown): void => {
+    h.update(`${label}=${JSON.stringify(v, canonical)}\n`);
   };
-  return createHash('sha256').update(JSON.stringify(doc, canonical)).digest('hex');
+  const vms = [...model.uapi.state.vms.entries()].sort(([a], [b]) => a - b);
+  put('kernel', model.uapi.state.kernel);
+  for (const [id, vm] of vms) {
+    put(`vm ${id}`, { ...vm, setup: undefined });
+    const table = model.stage2.table(id);
+    h.update(`stage2 ${id}\n`);
+    // The raw descriptor words of every leaf, in IPA order: all a leaf is.
+    table?.forEachLeaf((ipa, level, lo, hi) => {
+      h.update(`${ipa.toString(16)} ${level} ${(hi >>> 0).toString(16)} ${(lo >>> 0).toString(16)}\n`);
+    });
+  }
+  const mmu = model.mmu;
+  for (const m of mmu.memslots) {
+    h.update(`tagged ${m.slot} ${m.host.base.toString(16)}\n`);
+    h.update(m.host.tagged);
+  }
+  put('tag_pool_remaining', mmu.tagPoolRemaining);
+  put('tag_storage_pages', [...mmu.tagStoragePages].sort((a, b) => a - b));
+  put('nested', model.nested.state.snapshot());
+  return h.digest('hex');
 }

@@ -29,7 +29,7 @@ export function inspectCommand(io: CliIo): Command {
     .argument('<log>', 'the .mtelog file')
     .option('--json', 'print JSON on stdout')
     .action((path: string, flags: { json?: boolean }) => {
-      const report = rebuildWithProgress(path, io, flags.json === true);
+      const report = rebuildWithProgress(path, io, flags.json === true, true);
       const vms = [...report.model.uapi.state.vms.entries()].sort(([a], [b]) => a - b);
       const last = vms.at(-1);
       const vm = last?.[0] ?? 0;

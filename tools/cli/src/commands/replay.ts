@@ -37,7 +37,7 @@ export function reportLogProblems(report: RebuildReport, path: string, io: CliIo
   }
 }
 
-export function rebuildWithProgress(path: string, io: CliIo, json: boolean): RebuildReport {
+export function rebuildWithProgress(path: string, io: CliIo, json: boolean, collectExits = false): RebuildReport {
   let size = 0;
   try {
     size = statSync(resolve(io.cwd, path)).size;
@@ -47,7 +47,7 @@ export function rebuildWithProgress(path: string, io: CliIo, json: boolean): Reb
   // Records are small; the bar counts events against an estimate from the file size.
   const progress = progressOn(io.stderr, 'events', !json);
   try {
-    return rebuildFromLog(resolve(io.cwd, path), { onProgress: (n) => progress.update(n, Math.max(n, Math.round(size / 24))) });
+    return rebuildFromLog(resolve(io.cwd, path), { collectExits, onProgress: (n) => progress.update(n, Math.max(n, Math.round(size / 24))) });
   } finally {
     progress.stop();
   }
