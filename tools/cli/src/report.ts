@@ -20,6 +20,10 @@ export function humanSize(n: bigint): string {
   return `${n} B`;
 }
 
+const MAX_STEPS_SHOWN = 60;
+const HEAD_STEPS = 40;
+const TAIL_STEPS = 10;
+
 function describeStep(s: StepResult): [string, string] {
   const r = s as Record<string, unknown>;
   const ret = (): string => (r['errno'] !== undefined ? `${r['ret']} (${r['errno']})` : String(r['ret']));
@@ -95,9 +99,22 @@ export function formatRunReport(result: ContractResult, regions: readonly Region
   const out: string[] = [];
   out.push(`${result.scenario}: kernel ${result.kernel}, host of ${cpus} CPU${cpus === 1 ? '' : 's'} (${feats})`);
   out.push('');
-  const rows = result.steps.map((s) => [String(s.index), ...describeStep(s)] as const);
+  // A short report: long runs show their first and last steps and a count of outcomes.
+  const shown = result.steps.length <= MAX_STEPS_SHOWN ? result.steps : [...result.steps.slice(0, HEAD_STEPS), ...result.steps.slice(-TAIL_STEPS)];
+  const rows = shown.map((s) => [String(s.index), ...describeStep(s)] as const);
   const w = Math.max(4, ...rows.map((r) => r[1].length));
-  for (const [i, what, res] of rows) out.push(`  ${i.padStart(3)}  ${what.padEnd(w)}  ${res}`);
+  rows.forEach(([i, what, res], n) => {
+    if (shown.length < result.steps.length && n === HEAD_STEPS) out.push(`  ...  ${result.steps.length - HEAD_STEPS - TAIL_STEPS} more steps (--json shows every step)`);
+    out.push(`  ${i.padStart(3)}  ${what.padEnd(w)}  ${res}`);
+  });
+  if (shown.length < result.steps.length) {
+    const counts = new Map<string, number>();
+    for (const st of result.steps) {
+      const o = (st as Record<string, unknown>)['outcome'];
+      if (typeof o === 'string') counts.set(o, (counts.get(o) ?? 0) + 1);
+    }
+    out.push(`  accesses: ${[...counts.entries()].map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  }
   out.push('');
   out.push(`stage 2: ${result.stage2.length} leaves`);
   if (result.stage2.length > 0) for (const l of leafTable(result.stage2, regions)) out.push(`  ${l}`);

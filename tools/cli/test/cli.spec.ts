@@ -72,6 +72,21 @@ describe('mteperm run builtin:* (golden JSON, CONTRACT §3)', () => {
     expect(r.stderr).toMatch(/^mteperm: vfio-passthrough-mte: expect\[index 8\]: wanted/);
   });
 
+  it.each([
+    ['baseline', { ret: -22, errno: 'EINVAL' }, { outcome: 'error', ret: -38, errno: 'ENOSYS' }],
+    ['v1', { ret: 0 }, { outcome: 'exit', ret: 0, exit: { reason: 'KVM_EXIT_ARM_NOTAG_ACCESS', gpa: '0x10000000', size: '0x1000', flags: '0x0' } }],
+    ['v2', { ret: 0 }, { outcome: 'exit', ret: -14, errno: 'EFAULT', exit: { reason: 'KVM_EXIT_MEMORY_FAULT', gpa: '0x10000000', size: '0x1000', flags: '0x10' } }],
+    ['drop-check', { ret: 0 }, { outcome: 'exit', ret: -14, errno: 'EFAULT', exit: { reason: 'KVM_EXIT_MEMORY_FAULT', gpa: '0x10000000', flags: '0x10' } }],
+  ])('--kernel %s on the cover letter case: BAR memslot and STG as DOMAIN A.1 says', (kernel, memslot, stg) => {
+    const r = mteperm('run', 'builtin:vfio-passthrough-mte', '--kernel', kernel, '--json', '--log', 'k.mtelog');
+    const doc = JSON.parse(r.stdout);
+    expect(doc.kernel).toBe(kernel);
+    expect(doc.steps[5]).toMatchObject(memslot);
+    expect(doc.steps[8]).toMatchObject(stg);
+    // The built-in's own `expect` names v2's flag 0x10: baseline and v1 fail it (exit 1).
+    expect(r.code).toBe(kernel === 'baseline' || kernel === 'v1' ? 1 : 0);
+  });
+
   it('--svg draws the address-space map', () => {
     const r = mteperm('run', 'builtin:vfio-passthrough-mte', '--svg', 'map.svg');
     expect(r.code).toBe(0);
@@ -79,6 +94,31 @@ describe('mteperm run builtin:* (golden JSON, CONTRACT §3)', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg).toContain('fill="#f9a825"'); // the NoTagAccess BAR leaf
     expect(svg).toContain('<title>step 8: stg at 10000040</title>');
+  });
+});
+
+describe('progress bar (cli-progress, stderr)', () => {
+  // 60 000 accesses take over a second: long enough for the bar, which only a terminal gets.
+  const bigScenario = (): string => {
+    const steps = ['  - create_vm: {}', '  - set_user_memory_region: { slot: 0, guest_phys_addr: "0x80000000", memory_size: "1GiB", backing: file-shared }', '  - create_vcpu: { id: 0 }'];
+    for (let i = 0; i < 60_000; i++) steps.push(`  - access: { vcpu: 0, gpa: "0x${(0x8000_0000 + i * 0x1000).toString(16)}", op: read }`);
+    return write('big.yaml', `name: big\nhost: { cpus: [{ features: [mte2] }] }\nsteps:\n${steps.join('\n')}\n`);
+  };
+
+  it('appears on a terminal for a run over a second, and never with --json or without a terminal', () => {
+    const file = bigScenario();
+    // script(1) gives the child a pseudo-terminal, as a person's shell would.
+    const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} run ${file} --log big.mtelog >/dev/null`, '/dev/null'], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+      maxBuffer: 1 << 26,
+    });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/steps \[[\u2588\u2591]+\] \d+% \| \d+\/60003/);
+    const piped = mteperm('run', file, '--log', 'big2.mtelog');
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toBe('');
   });
 });
 

@@ -40,11 +40,12 @@ export function runCommand(io: CliIo): Command {
     .option('--svg <file>', 'also draw a map of the guest physical address space')
     .option('--tag-pool-pages <n>', "pages in tag-alloc-retry's tag-storage pool (overrides policy_options)")
     .action((file: string, flags: RunFlags) => {
+      // The clock starts before parsing: a long run is long from the user's point of view.
+      const progress = progressOn(io.stderr, 'steps', flags.json !== true);
       const loaded = loadScenarioFile(resolveScenarioArg(file));
       const scenario: Scenario =
         flags.tagPoolPages === undefined ? loaded : { ...loaded, policy_options: { ...loaded.policy_options, tag_pool_pages: parsePool(flags.tagPoolPages) } };
       const logPath = resolve(io.cwd, flags.log ?? `${scenario.name}.mtelog`);
-      const progress = progressOn(io.stderr, 'steps', flags.json !== true);
       let recorded;
       try {
         recorded = recordScenario(scenario, logPath, {
