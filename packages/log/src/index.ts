@@ -8,3 +8,22 @@ export type { LogReaderOptions, LogSummary } from './reader';
 export type { EventLogReader, EventLogWriter, LogRecord } from './types';
 export { LogFileWriter, logSink, openLogWriter } from './writer';
 export type { LogSink, LogWriterOptions } from './writer';
+export type { EventLog, EventLogDamage } from './types';
+export { createFileEventLog, FileEventLog, openFileEventLog } from './file-event-log';
+export { framedLength, MtelogDigest, newLogHeader } from './log-digest';
+export type { NewLogHeader } from './log-digest';
+export { parseSegment, SEGMENT_HEADERS, SEGMENT_MAX_BYTES, SEGMENT_MAX_EVENTS } from './segment';
+export type { ParsedSegment, SegmentRecord } from './segment';
+export {
+  isNatsUrl,
+  JetStreamEventLog,
+  JetStreamStore,
+  NATS_INFRA_CODES,
+  NATS_STREAM,
+  NATS_SUBJECT_PREFIX,
+  NatsLogError,
+  newRunId,
+  openJetStreamLog,
+  parseNatsUrl,
+} from './jetstream';
+export type { JetStreamLogOptions, JetStreamStoreOptions, NatsDamageCode, NatsLocation, NatsLogErrorCode, RunInfo } from './jetstream';

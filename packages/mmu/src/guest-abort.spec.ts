@@ -162,6 +162,15 @@ describe('decideGuestAbort: translation faults (DOMAIN B §5.4 decision table)',
     expect(summary(decideGuestAbort(s, abort(0x0900_0000, 'exec'), []).events)).toEqual(['inject prefetch esr=0x86000010']);
   });
 
+  it("an IPA beyond the VM's IPA size is not looked up: an external abort is injected (DOMAIN B §5.2 abort entry)", () => {
+    const s = given({ slots: [RAM] }); // VmCreated ipa_bits 40
+    expect(summary(decideGuestAbort(s, abort(2 ** 40, 'read'), []).events)).toEqual(['inject sea esr=0x96000010']);
+    expect(summary(decideGuestAbort(s, abort(2 ** 40 + 0x1000, 'stg', { tagAccess: false }), []).events)).toEqual(['inject sea esr=0x96000050']);
+    expect(summary(decideGuestAbort(s, abort(2 ** 63, 'exec'), []).events)).toEqual(['inject prefetch esr=0x86000010']);
+    // the last page inside the IPA space is an ordinary fault (no memslot: MMIO)
+    expect(summary(decideGuestAbort(s, abort(2 ** 40 - 0x1000, 'read'), []).events)).toEqual([`mmio 0x${(2 ** 40 - 0x1000).toString(16)} len=8 read`]);
+  });
+
   it('exec on device memory → -ENOEXEC → prefetch abort injected (DOMAIN B §5.3)', () => {
     expect(summary(decideGuestAbort(given({ slots: [BAR] }), abort(0x2000_0000, 'exec'), []).events)).toEqual(['inject prefetch esr=0x86000010']);
   });

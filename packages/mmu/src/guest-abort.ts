@@ -16,6 +16,8 @@ export interface GuestAbort {
   readonly tagAccess: boolean;
   readonly op: AccessOp;
   readonly esr: bigint;
+  /** The IPA exactly as the fault reported it (a double cannot hold every IPA up to 2^64). */
+  readonly ipaExact?: bigint;
   /** seq of the Stage2FaultTaken event, recorded in PolicyDecided. */
   readonly faultSeq: bigint;
 }
@@ -53,8 +55,18 @@ const fail = (ipa: number, ret: number, reason: string): AbortDecision =>
  * profile (rows 1–7, 10). Pure: reads `state`, returns events.
  */
 export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: readonly FaultPolicy[], chain: ChainOptions = {}): AbortDecision {
-  const slot = state.findMemslot(abort.ipa);
   const isWrite = WRITE_OPS.has(abort.op);
+  if (abort.ipa >= 2 ** state.ipaBits) {
+    // Between the VM's IPA size and the PA range: kvm_handle_guest_abort injects an external abort
+    // (a prefetch abort for an instruction fetch) instead of looking for a memslot.
+    const ipa = abort.ipaExact ?? BigInt(abort.ipa);
+    return done([
+      abort.op === 'exec'
+        ? { type: 'InjectedAbort', data: { kind: 'prefetch', ipa, esr: ESR_EC_IABT_CUR | ESR_IL | DFSC_SEA, target_level: 1 } }
+        : { type: 'InjectedAbort', data: { kind: 'sea', ipa, esr: ESR_EC_DABT_CUR | ESR_IL | (isWrite ? ESR_WNR : 0n) | DFSC_SEA, target_level: 1 } },
+    ]);
+  }
+  const slot = state.findMemslot(abort.ipa);
 
   if (abort.tagAccess) {
     return decideTagAccess(state, abort, slot, policies, chain);

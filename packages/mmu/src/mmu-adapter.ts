@@ -46,7 +46,16 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
   const inFlight = new Map<number, InFlight>();
 
   const fold = (e: Envelope): void => state.evolve(e);
-  for (const t of FOLDED) bus.subscribe('mmu', t, fold);
+  for (const t of FOLDED) if (t !== 'MemslotRegistered') bus.subscribe('mmu', t, fold);
+
+  // kvm_arch_flush_shadow_memslot: deleting or moving a memslot unmaps its old IPA range from the
+  // stage 2, so no leaf outlives the memslot (and its host pages) it was built from.
+  bus.subscribe('mmu', 'MemslotRegistered', (e) => {
+    const old = state.memslots.find((m) => m.slot === e.data.slot);
+    const flush = old === undefined || (e.data.change !== 'delete' && e.data.change !== 'move') ? undefined : { ipa: BigInt(old.base), size: BigInt(old.size) };
+    state.evolve(e);
+    if (flush !== undefined) bus.publish({ type: 'Stage2UnmapRequested', data: flush }, { vm: e.vm, causation: e.seq });
+  });
 
   bus.subscribe('mmu', 'AccessRequested', (e) => {
     if (e.data.level !== 1) return;
@@ -70,7 +79,7 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
     }
     const decision = decideGuestAbort(
       state,
-      { vcpu: e.vcpu, ipa: Number(e.data.ipa), kind: e.data.kind, level: e.data.level, tagAccess: e.data.tag_access, op: e.data.op, esr: e.data.esr, faultSeq: e.seq },
+      { vcpu: e.vcpu, ipa: Number(e.data.ipa), ipaExact: e.data.ipa, kind: e.data.kind, level: e.data.level, tagAccess: e.data.tag_access, op: e.data.op, esr: e.data.esr, faultSeq: e.seq },
       policies,
       options.policyBudgetMs === undefined ? {} : { budgetMs: options.policyBudgetMs },
     );

@@ -6,6 +6,7 @@ import { isKernelProfile } from './profile';
 /** KVM_MEM_LOG_DIRTY_PAGES and KVM_MEM_READONLY (include/uapi/linux/kvm.h). */
 export const KVM_MEM_LOG_DIRTY_PAGES = 1;
 export const KVM_MEM_READONLY = 2;
+const PAGE = 0x1000;
 
 export interface MemslotView {
   readonly slot: number;
@@ -77,7 +78,8 @@ export class MmuState {
         this.hostS2fwb = e.data.s2fwb;
         break;
       case 'VmCreated':
-        if (e.data.ret === 0) this.ipaBits = e.data.ipa_bits;
+        // ipa_bits 0 asks for the default 40-bit IPA space (KVM_VM_TYPE_ARM_IPA_SIZE).
+        if (e.data.ret === 0) this.ipaBits = e.data.ipa_bits === 0 ? 40 : e.data.ipa_bits;
         break;
       case 'CapabilityEnabled':
         if (e.data.ret !== 0) break;
@@ -123,6 +125,8 @@ export class MmuState {
       }
       case 'move':
         if (i >= 0) {
+          // Tag storage belongs to the host pages, which move with the slot (same VMA).
+          this.moveTagStorage(this.memslots[i]!, Number(d.guest_phys_addr));
           this.memslots[i]!.base = Number(d.guest_phys_addr);
           this.memslots[i]!.flags = d.flags;
           this.memslots.sort((a, b) => a.base - b.base);
@@ -132,8 +136,22 @@ export class MmuState {
         if (i >= 0) this.memslots[i]!.flags = d.flags;
         break;
       case 'delete':
-        if (i >= 0) this.memslots.splice(i, 1);
+        if (i >= 0) {
+          // The slot's host pages leave the VM, and their tag storage with them: a later slot at
+          // these IPAs is other memory (kvm_arch_flush_shadow_memslot drops the mappings too).
+          this.moveTagStorage(this.memslots[i]!, undefined);
+          this.memslots.splice(i, 1);
+        }
         break;
     }
+  }
+
+  /** Re-keys (or, with `to` undefined, drops) the tag-storage pages of `m`'s IPA range. */
+  private moveTagStorage(m: MemslotView, to: number | undefined): void {
+    if (this.tagStoragePages.size === 0) return;
+    const first = m.base / PAGE;
+    const pages = [...this.tagStoragePages].filter((p) => p >= first && p < first + m.size / PAGE);
+    for (const p of pages) this.tagStoragePages.delete(p);
+    if (to !== undefined) for (const p of pages) this.tagStoragePages.add(p - first + to / PAGE);
   }
 }

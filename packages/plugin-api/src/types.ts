@@ -106,5 +106,8 @@ export interface FaultPolicy {
 /** The plugin hooks, by name (PluginFailed.hook). */
 export type PluginHook = 'decide';
 
-/** Why a plugin's hook was skipped (PluginFailed.reason). */
-export type PluginFailureReason = 'threw' | 'invalid-decision' | 'timeout';
+/**
+ * Why a plugin's hook was skipped (PluginFailed.reason). `tampered`: the call changed shared
+ * built-ins (Object.prototype and the like); the changes were undone and the answer ignored.
+ */
+export type PluginFailureReason = 'threw' | 'invalid-decision' | 'timeout' | 'tampered';

@@ -3,6 +3,9 @@ import { runCommand } from './commands/run';
 import { replayCommand } from './commands/replay';
 import { inspectCommand } from './commands/inspect';
 import { scenariosCommand } from './commands/scenarios';
+import { runsCommand } from './commands/runs';
+import { exportCommand } from './commands/export';
+import { fleetWorkerCommand } from './commands/fleet';
 import { classify, EXIT_BAD_INPUT, EXIT_OK } from './errors';
 import type { CliIo } from './io';
 import { processIo } from './io';
@@ -22,6 +25,10 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(replayCommand(io));
   program.addCommand(inspectCommand(io));
   program.addCommand(scenariosCommand(io));
+  program.addCommand(runsCommand(io));
+  program.addCommand(exportCommand(io));
+  // The worker process of `replay nats://... --all` (README); not for people.
+  program.addCommand(fleetWorkerCommand(), { hidden: true });
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;
 }

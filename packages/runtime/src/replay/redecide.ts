@@ -2,7 +2,7 @@ import { EventBus } from '@mteperm/bus';
 import { probeHostCpus } from '@mteperm/cpufeature';
 import type { Envelope } from '@mteperm/events';
 import { openLogReader } from '@mteperm/log';
-import type { LogDamage } from '@mteperm/log';
+import type { EventLog, EventLogDamage } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/plugin-api';
 import { resolvePolicies } from '../policy/resolve-policies';
 import { composeLiveModel } from '../run/compose';
@@ -54,7 +54,7 @@ export interface RedecideReport {
   /** The recorded StateHashRecorded digest (null if the log does not reach it) and the new run's final state. */
   readonly state_sha256: { readonly recorded: string | null; readonly redecided: string | null };
   /** Where a damaged log stops being readable: only its intact prefix was re-decided. */
-  readonly damage: { readonly code: string; readonly offset: number; readonly reason: string } | null;
+  readonly damage: { readonly code: string; readonly offset: number; readonly reason: string; readonly unit?: 'stream seq' } | null;
 }
 
 /**
@@ -66,6 +66,25 @@ export interface RedecideReport {
  * the same report.
  */
 export function redecideLog(path: string, options: RedecideOptions = {}): RedecideReport {
+  const fold = redecideFold(options);
+  const reader = openLogReader(path);
+  try {
+    for (const e of reader.envelopes()) fold.add(e);
+  } finally {
+    reader.close();
+  }
+  return fold.report(path, reader.damage);
+}
+
+/** The same over any EventLog (a `.mtelog` file or a JetStream run), reading asynchronously. */
+export async function redecideEventLog(log: EventLog, options: RedecideOptions = {}): Promise<RedecideReport> {
+  const fold = redecideFold(options);
+  for await (const e of log.envelopes()) fold.add(e);
+  return fold.report(log.location, log.damage);
+}
+
+// The fold both readers feed: one recorded event at a time, then the report.
+function redecideFold(options: RedecideOptions): { add(e: Envelope): void; report(path: string, damage: EventLogDamage | undefined): RedecideReport } {
   const recorded = new FaultTally();
   const fresh = new FaultTally();
   let live: { bus: EventBus; model: Model } | undefined;
@@ -73,49 +92,48 @@ export function redecideLog(path: string, options: RedecideOptions = {}): Redeci
   let recordedSha: string | null = null;
   let head = { scenario: '', kernel: '', recorded_policies: [] as readonly string[], tag_pool_pages: 0 };
 
-  const reader = openLogReader(path);
-  try {
-    for (const e of reader.envelopes()) {
-      recorded.add(e);
-      if (e.type === 'StateHashRecorded') recordedSha = Buffer.from(e.data.sha256).toString('hex');
-      if (e.causation !== 0n) continue;
-      if (e.type === 'RunStarted') {
-        names = options.policyNames ?? options.policies?.map((p) => p.name) ?? e.data.policies;
-        const policies = options.policies ?? resolvePolicies(names, { cwd: options.cwd });
-        const bus = new EventBus();
-        const model = composeLiveModel(bus, { policies });
-        bus.all().subscribe((x) => fresh.add(x));
-        live = { bus, model };
-        head = { scenario: e.data.scenario, kernel: e.data.kernel, recorded_policies: e.data.policies, tag_pool_pages: Number(e.data.tag_pool_pages) };
-        bus.publish({ type: 'RunStarted', data: { ...e.data, policies: [...names] } });
-        continue;
-      }
-      if (live !== undefined) feed(live, e);
+  const add = (e: Envelope): void => {
+    recorded.add(e);
+    if (e.type === 'StateHashRecorded') recordedSha = Buffer.from(e.data.sha256).toString('hex');
+    if (e.causation !== 0n) return;
+    if (e.type === 'RunStarted') {
+      names = options.policyNames ?? options.policies?.map((p) => p.name) ?? e.data.policies;
+      const policies = options.policies ?? resolvePolicies(names, { cwd: options.cwd });
+      const bus = new EventBus();
+      const model = composeLiveModel(bus, { policies });
+      bus.all().subscribe((x) => fresh.add(x));
+      live = { bus, model };
+      head = { scenario: e.data.scenario, kernel: e.data.kernel, recorded_policies: e.data.policies, tag_pool_pages: Number(e.data.tag_pool_pages) };
+      bus.publish({ type: 'RunStarted', data: { ...e.data, policies: [...names] } });
+      return;
     }
-  } finally {
-    reader.close();
-  }
-  recorded.close();
-  fresh.close();
-  const redecidedSha = live === undefined ? null : stateDigest(live.model);
-  live?.bus.complete();
-
-  const faults = pair(recorded, fresh);
-  const damage: LogDamage | undefined = reader.damage;
-  return {
-    log: path,
-    ...head,
-    policies: [...names],
-    faults,
-    totals: {
-      recorded: recorded.totals,
-      redecided: fresh.totals,
-      exits_avoided: recorded.totals.exits - fresh.totals.exits,
-      changed: faults.filter((f) => f.changed).length,
-    },
-    state_sha256: { recorded: recordedSha, redecided: redecidedSha },
-    damage: damage === undefined ? null : { code: damage.code, offset: damage.offset, reason: damage.reason },
+    if (live !== undefined) feed(live, e);
   };
+
+  const report = (path: string, damage: EventLogDamage | undefined): RedecideReport => {
+    recorded.close();
+    fresh.close();
+    const redecidedSha = live === undefined ? null : stateDigest(live.model);
+    live?.bus.complete();
+
+    const faults = pair(recorded, fresh);
+    return {
+      log: path,
+      ...head,
+      policies: [...names],
+      faults,
+      totals: {
+        recorded: recorded.totals,
+        redecided: fresh.totals,
+        exits_avoided: recorded.totals.exits - fresh.totals.exits,
+        changed: faults.filter((f) => f.changed).length,
+      },
+      state_sha256: { recorded: recordedSha, redecided: redecidedSha },
+      // A JetStream run's damage names a stream seq, not a byte: said so by `unit`.
+      damage: damage === undefined ? null : { code: damage.code, offset: damage.offset, reason: damage.reason, ...(damage.unit === 'stream seq' ? { unit: 'stream seq' as const } : {}) },
+    };
+  };
+  return { add, report };
 }
 
 /** Re-issues one recorded input on the fresh model, as the runtime issued it for its step. */

@@ -1,6 +1,6 @@
 import type { Envelope, EventData } from '@mteperm/events';
 import { openLogReader } from '@mteperm/log';
-import type { LogDamage, LogHeader } from '@mteperm/log';
+import type { EventLog, EventLogDamage, LogHeader } from '@mteperm/log';
 import { composeRebuildModel } from './compose';
 import type { Model } from './compose';
 import { stateDigest } from './state-digest';
@@ -18,8 +18,8 @@ export interface RebuildReport {
   readonly rebuiltSha256: string;
   /** recorded === rebuilt; undefined when nothing was recorded (a torn or unfinished log). */
   readonly matches: boolean | undefined;
-  /** Where the readable prefix ends, if the log is damaged: everything before it was replayed. */
-  readonly damage: LogDamage | undefined;
+  /** Where the readable prefix ends, if the log is damaged: everything before it was replayed (a JetStream run names a stream seq). */
+  readonly damage: EventLogDamage | undefined;
   readonly model: Model;
   /** What the VMM or the guest got, in log order (only with `collectExits`: it grows with the log). */
   readonly exits: readonly Envelope[];
@@ -41,39 +41,57 @@ const EXIT_TYPES = new Set(['MemoryFaultExit', 'MmioExit', 'KvmRunFailed', 'Inje
  */
 export function rebuildFromLog(path: string, options: RebuildOptions = {}): RebuildReport {
   const reader = openLogReader(path);
+  const fold = rebuildFold(options);
+  try {
+    for (const e of reader.envelopes()) fold.add(e);
+  } finally {
+    reader.close();
+  }
+  return fold.report(path, reader.header, reader.damage);
+}
+
+/** The same over any EventLog (a `.mtelog` file or a JetStream run), reading asynchronously. */
+export async function rebuildFromEventLog(log: EventLog, options: RebuildOptions = {}): Promise<RebuildReport> {
+  const fold = rebuildFold(options);
+  for await (const e of log.envelopes()) fold.add(e);
+  return fold.report(log.location, log.header, log.damage);
+}
+
+// The fold both readers feed: one event at a time, then the report.
+function rebuildFold(options: RebuildOptions): { add(e: Envelope): void; report(path: string, header: LogHeader, damage: EventLogDamage | undefined): RebuildReport } {
   const model = composeRebuildModel();
   let events = 0;
   let runStarted: EventData<'RunStarted'> | undefined;
   let recorded: string | undefined;
   let rebuiltAtRecord: string | undefined;
   const exits: Envelope[] = [];
-  try {
-    for (const e of reader.envelopes()) {
+  return {
+    add(e) {
       events++;
       if (options.onProgress !== undefined && (events & 0xfff) === 0) options.onProgress(events);
       if (options.collectExits === true && EXIT_TYPES.has(e.type)) exits.push(e);
       if (e.type === 'StateHashRecorded') {
         recorded = Buffer.from(e.data.sha256).toString('hex');
         rebuiltAtRecord = stateDigest(model);
-        continue;
+        return;
       }
       if (e.type === 'RunStarted') runStarted = e.data;
       model.apply(e);
-    }
-  } finally {
-    reader.close();
-  }
-  const rebuilt = rebuiltAtRecord ?? stateDigest(model);
-  return {
-    path,
-    header: reader.header,
-    events,
-    runStarted,
-    recordedSha256: recorded,
-    rebuiltSha256: rebuilt,
-    matches: recorded === undefined ? undefined : recorded === rebuilt,
-    damage: reader.damage,
-    model,
-    exits,
+    },
+    report(path, header, damage) {
+      const rebuilt = rebuiltAtRecord ?? stateDigest(model);
+      return {
+        path,
+        header,
+        events,
+        runStarted,
+        recordedSha256: recorded,
+        rebuiltSha256: rebuilt,
+        matches: recorded === undefined ? undefined : recorded === rebuilt,
+        damage,
+        model,
+        exits,
+      };
+    },
   };
 }

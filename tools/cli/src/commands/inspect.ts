@@ -4,7 +4,8 @@ import type { Envelope } from '@mteperm/events';
 import type { CliIo } from '../io';
 import { leafTable } from '../report';
 import type { RegionInfo } from '../report';
-import { rebuildWithProgress, reportLogProblems } from './replay';
+import { isNatsUrl, rebuildNats } from '../nats';
+import { damageJson, rebuildWithProgress, reportLogProblems } from './replay';
 
 function exitJson(e: Envelope): Record<string, unknown> {
   const head = { seq: Number(e.seq), vcpu: e.vcpu };
@@ -26,10 +27,10 @@ function exitJson(e: Envelope): Record<string, unknown> {
 export function inspectCommand(io: CliIo): Command {
   return new Command('inspect')
     .description('show the final state rebuilt from a log: memslots, stage-2 leaves, shadow stage-2 leaves, exits')
-    .argument('<log>', 'the .mtelog file')
+    .argument('<log>', 'the .mtelog file, or a JetStream run nats://HOST:PORT/<run-id>')
     .option('--json', 'print JSON on stdout')
-    .action((path: string, flags: { json?: boolean }) => {
-      const report = rebuildWithProgress(path, io, flags.json === true, true);
+    .action(async (path: string, flags: { json?: boolean }) => {
+      const report = isNatsUrl(path) ? await rebuildNats(path, true) : rebuildWithProgress(path, io, flags.json === true, true);
       const vms = [...report.model.uapi.state.vms.entries()].sort(([a], [b]) => a - b);
       const last = vms.at(-1);
       const vm = last?.[0] ?? 0;
@@ -53,7 +54,7 @@ export function inspectCommand(io: CliIo): Command {
           stage2,
           shadow_stage2: shadow,
           exits,
-          damage: report.damage === undefined ? null : { offset: report.damage.offset, code: report.damage.code, reason: report.damage.reason },
+          damage: damageJson(report.damage),
         };
         io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       } else {

@@ -5,7 +5,9 @@ import { rebuildFromLog, redecideLog } from '@mteperm/runtime';
 import type { RebuildReport, RedecideReport } from '@mteperm/runtime';
 import { CliError, EXIT_BAD_INPUT } from '../errors';
 import type { CliIo } from '../io';
+import { isNatsUrl, rebuildNats, redecideNats } from '../nats';
 import { progressOn } from '../progress';
+import { replayFleet } from './fleet';
 
 /** The JSON form of a rebuild replay (our extension: CONTRACT §2 leaves the replay output open). */
 export function rebuildJson(report: RebuildReport, path: string): Record<string, unknown> {
@@ -19,8 +21,14 @@ export function rebuildJson(report: RebuildReport, path: string): Record<string,
     policies: report.runStarted?.policies ?? [],
     events: report.events,
     state: { recorded_sha256: report.recordedSha256 ?? null, rebuilt_sha256: report.rebuiltSha256, matches: report.matches ?? null },
-    damage: report.damage === undefined ? null : { offset: report.damage.offset, code: report.damage.code, reason: report.damage.reason },
+    damage: damageJson(report.damage),
   };
+}
+
+/** A damage in JSON; a JetStream run's offset is a stream seq, said so by `unit`. */
+export function damageJson(d: RebuildReport['damage']): Record<string, unknown> | null {
+  if (d === undefined) return null;
+  return { offset: d.offset, code: d.code, reason: d.reason, ...(d.unit === 'stream seq' ? { unit: 'stream seq' } : {}) };
 }
 
 /**
@@ -29,7 +37,7 @@ export function rebuildJson(report: RebuildReport, path: string): Record<string,
  */
 export function reportLogProblems(report: RebuildReport, path: string, io: CliIo): void {
   if (report.damage !== undefined) {
-    io.stderr.write(`mteperm: ${path}: byte ${report.damage.offset}: ${report.damage.reason} (the ${report.events} events before it were replayed)\n`);
+    io.stderr.write(`mteperm: ${path}: ${report.damage.unit ?? 'byte'} ${report.damage.offset}: ${report.damage.reason} (the ${report.events} events before it were replayed)\n`);
     io.exitCode = EXIT_BAD_INPUT;
   } else if (report.matches === false) {
     io.stderr.write(`mteperm: ${path}: the rebuilt state ${report.rebuiltSha256} differs from the recorded state hash ${report.recordedSha256}\n`);
@@ -57,15 +65,21 @@ export function rebuildWithProgress(path: string, io: CliIo, json: boolean, coll
 export function replayCommand(io: CliIo): Command {
   return new Command('replay')
     .description('replay a recorded .mtelog: rebuild the state and check it, or re-decide faults with --policy')
-    .argument('<log>', 'the .mtelog file')
+    .argument('<log>', 'the .mtelog file, or a JetStream run nats://HOST:PORT/<run-id>')
     .option('--json', 'print a JSON report on stdout')
     .option('--policy <name...>', 're-decide the recorded tag-access faults with these policies')
-    .action((path: string, flags: { json?: boolean; policy?: string[] }) => {
-      if (flags.policy !== undefined) {
-        redecide(path, flags.policy, flags.json === true, io);
+    .option('--all', 'with nats://HOST:PORT and --policy: re-decide every recorded run (fleet)')
+    .option('--workers <n>', 'with --all: worker processes sharing the runs through a JetStream work queue', '2')
+    .action(async (path: string, flags: { json?: boolean; policy?: string[]; all?: boolean; workers: string }) => {
+      if (flags.all === true) {
+        await replayFleet(path, flags.policy, flags.workers, flags.json === true, io);
         return;
       }
-      const report = rebuildWithProgress(path, io, flags.json === true);
+      if (flags.policy !== undefined) {
+        await redecide(path, flags.policy, flags.json === true, io);
+        return;
+      }
+      const report = isNatsUrl(path) ? await rebuildNats(path, false) : rebuildWithProgress(path, io, flags.json === true);
       if (flags.json === true) {
         io.stdout.write(`${JSON.stringify(rebuildJson(report, path), null, 2)}\n`);
       } else {
@@ -80,13 +94,18 @@ export function replayCommand(io: CliIo): Command {
     });
 }
 
-function redecide(path: string, policies: string[], json: boolean, io: CliIo): void {
-  try {
-    statSync(resolve(io.cwd, path));
-  } catch {
-    throw new CliError('MTEPERM_CLI_LOG', `${path}: no such log file`);
+async function redecide(path: string, policies: string[], json: boolean, io: CliIo): Promise<void> {
+  let report: RedecideReport;
+  if (isNatsUrl(path)) {
+    report = await redecideNats(path, policies, io.cwd);
+  } else {
+    try {
+      statSync(resolve(io.cwd, path));
+    } catch {
+      throw new CliError('MTEPERM_CLI_LOG', `${path}: no such log file`);
+    }
+    report = redecideLog(resolve(io.cwd, path), { policyNames: policies, cwd: io.cwd });
   }
-  const report = redecideLog(resolve(io.cwd, path), { policyNames: policies, cwd: io.cwd });
   const doc: RedecideReport = { ...report, log: path };
   if (json) {
     io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -94,7 +113,7 @@ function redecide(path: string, policies: string[], json: boolean, io: CliIo): v
     io.stdout.write(formatRedecide(doc));
   }
   if (report.damage !== null) {
-    io.stderr.write(`mteperm: ${path}: byte ${report.damage.offset}: ${report.damage.reason} (only the readable prefix was re-decided)\n`);
+    io.stderr.write(`mteperm: ${path}: ${report.damage.unit ?? 'byte'} ${report.damage.offset}: ${report.damage.reason} (only the readable prefix was re-decided)\n`);
     io.exitCode = EXIT_BAD_INPUT;
   }
 }

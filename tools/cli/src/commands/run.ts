@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatResult, loadScenarioFile, recordScenario } from '@mteperm/runtime';
+import { formatResult, loadScenarioFile, recordScenario, recordScenarioToLog, runLogHeader } from '@mteperm/runtime';
 import type { KernelProfile, Scenario } from '@mteperm/runtime';
 import { resolveScenarioArg } from '../builtin';
 import { CliError, EXIT_EXPECT_FAILED } from '../errors';
 import { unmetExpectations } from '../expect';
 import type { CliIo } from '../io';
+import { isNatsUrl, withStore } from '../nats';
 import { progressOn } from '../progress';
 import { formatRunReport } from '../report';
 import type { RegionInfo } from '../report';
@@ -34,35 +35,51 @@ export function runCommand(io: CliIo): Command {
     .description('run a scenario (a .yaml/.json file or builtin:NAME) and record its event log')
     .argument('<file>', 'scenario file, or builtin:NAME')
     .option('--json', 'print the JSON result (CONTRACT §3) on stdout')
-    .option('--log <out>', 'where to record the event log (default: <name>.mtelog in the working folder)')
+    .option('--log <out>', 'where to record the event log (default: <name>.mtelog in the working folder), or nats://HOST:PORT[/<run-id>] for JetStream')
     .option('--policy <name...>', 'fault-policy plugins in order: built-in names, npm packages or file paths')
     .addOption(new Option('--kernel <profile>', 'kernel profile (DOMAIN A.1)').choices(KERNEL_CHOICES))
     .option('--svg <file>', 'also draw a map of the guest physical address space')
     .option('--tag-pool-pages <n>', "pages in tag-alloc-retry's tag-storage pool (overrides policy_options)")
-    .action((file: string, flags: RunFlags) => {
+    .action(async (file: string, flags: RunFlags) => {
       // The clock starts before parsing: a long run is long from the user's point of view.
       const progress = progressOn(io.stderr, 'steps', flags.json !== true);
       const loaded = loadScenarioFile(resolveScenarioArg(file));
       const scenario: Scenario =
         flags.tagPoolPages === undefined ? loaded : { ...loaded, policy_options: { ...loaded.policy_options, tag_pool_pages: parsePool(flags.tagPoolPages) } };
       const logPath = resolve(io.cwd, flags.log ?? `${scenario.name}.mtelog`);
+      const runOptions = {
+        ...(flags.kernel === undefined ? {} : { kernel: flags.kernel }),
+        ...(flags.policy === undefined ? {} : { policyNames: flags.policy }),
+        policyCwd: io.cwd,
+        onStep: (done: number, total: number) => progress.update(done, total),
+      };
       let recorded;
+      let runId: string | undefined;
       try {
-        recorded = recordScenario(scenario, logPath, {
-          ...(flags.kernel === undefined ? {} : { kernel: flags.kernel }),
-          ...(flags.policy === undefined ? {} : { policyNames: flags.policy }),
-          policyCwd: io.cwd,
-          onStep: (done, total) => progress.update(done, total),
-        });
+        if (flags.log !== undefined && isNatsUrl(flags.log)) {
+          // JetStream (README extensions): the run id is in the log location and in `log.run_id`.
+          const url = flags.log;
+          recorded = await withStore(url, async (store, loc) => {
+            const log = await store.create(runLogHeader(scenario, runOptions), loc.runId === undefined ? {} : { runId: loc.runId });
+            runId = log.runId;
+            return recordScenarioToLog(scenario, log, runOptions);
+          });
+        } else {
+          recorded = recordScenario(scenario, logPath, runOptions);
+        }
       } finally {
         progress.stop();
       }
-      const result = { ...recorded.result, log: { ...recorded.result.log, path: flags.log ?? `${scenario.name}.mtelog` } };
+      const result =
+        runId === undefined
+          ? { ...recorded.result, log: { ...recorded.result.log, path: flags.log ?? `${scenario.name}.mtelog` } }
+          : { ...recorded.result, log: { ...recorded.result.log, run_id: runId } };
       const vms = [...recorded.outcome.model.uapi.state.vms.values()];
       const regions: RegionInfo[] = [...(vms.at(-1)?.memslots.values() ?? [])].map((m) => ({ slot: m.slot, base: m.guest_phys_addr, size: m.memory_size, backing: m.vma.backing }));
       if (flags.svg !== undefined) writeFileSync(resolve(io.cwd, flags.svg), renderSvgMap(result, regions));
       const cpus = recorded.outcome.model.uapi.state.host === undefined ? 0 : scenario.host.cpus.reduce((n, c) => n + c.count, 0);
       io.stdout.write(flags.json === true ? formatResult(result) : formatRunReport(result, regions, cpus));
+      if (runId !== undefined && flags.json !== true) io.stdout.write(`run id: ${runId}\n`);
       const unmet = unmetExpectations(result, scenario.expect);
       if (unmet.length > 0) {
         for (const line of unmet) io.stderr.write(`mteperm: ${scenario.name}: ${line}\n`);
