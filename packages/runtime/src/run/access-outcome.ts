@@ -12,6 +12,10 @@ export function errnoOf(ret: number): { ret: number; errno?: string } {
 
 type Outcome = Record<string, unknown>;
 
+// The common outcomes are shared: an access that completes allocates nothing for its result.
+const OK: Outcome = Object.freeze({ outcome: 'ok' });
+const RETRIED: Outcome = Object.freeze({ outcome: 'retried' });
+
 /** The outcome a terminal event gives an access, or undefined when the event ends nothing. */
 function outcomeOf(e: Envelope, level: 1 | 2, retried: boolean): Outcome | undefined {
   switch (e.type) {
@@ -19,7 +23,7 @@ function outcomeOf(e: Envelope, level: 1 | 2, retried: boolean): Outcome | undef
       // A level-2 (nested) access completes only with an AccessCompleted of level 2: the level-1
       // completions before it are the nested package's lookups of the L1 IPA in L0's stage 2.
       if ((e.data.level ?? 1) !== level) return undefined;
-      return { outcome: retried ? 'retried' : 'ok' };
+      return retried ? RETRIED : OK;
     case 'MemoryFaultExit':
       return {
         outcome: 'exit',
