@@ -6,32 +6,42 @@
  */
 import { S2_FWB_MEMATTR, S2_MEMATTR } from '@mteperm/pgtable';
 
-// valid at desc[0] (D8.3.1).
-export const DESC_VALID = 1 << 0;
-// type at desc[1] (D8.3.1): levels 0–2 1 = table, 0 = block; level 3 1 = page.
-export const DESC_TYPE = 1 << 1;
-// MemAttr[3:0] at desc[5:2] (D8.6.5 FWB=0 / D8.6.6 FWB=1; DOMAIN C §1).
-export const MEMATTR_SHIFT = 2;
-export const MEMATTR_MASK = 0b1111 << MEMATTR_SHIFT;
-// S2AP[0] read at desc[6], S2AP[1] write at desc[7] (D8.4).
-export const S2AP_R = 1 << 6;
-export const S2AP_W = 1 << 7;
-// SH[1:0] at desc[9:8] = 0b11 Inner Shareable (D8.6.7; what KVM writes without LPA2, B §4.1).
-export const SH_INNER_SHAREABLE = 0b11 << 8;
-// AF at desc[10] (D8.5): clear → access-flag fault (B §6.1).
-export const DESC_AF = 1 << 10;
-// OA[47:12] at desc[47:12]: [31:12] in lo, [47:32] in hi[15:0].
-export const OA_LO_MASK = 0xfffff000;
-export const OA_HI_MASK = 0x0000ffff;
-// XN at desc[54] (D8.4).
-export const XN_HI = 1 << (54 - 32);
+// The bit positions are the architecture's and pgtable's (one definition of the descriptor format).
+export {
+  DESC_VALID,
+  DESC_TYPE,
+  MEMATTR_SHIFT,
+  MEMATTR_MASK,
+  S2AP_R,
+  S2AP_W,
+  SH_INNER_SHAREABLE,
+  DESC_AF,
+  OA_LO_MASK,
+  OA_HI_MASK,
+  XN_HI,
+  SW_SHIFT_HI,
+  TWO_32,
+} from '@mteperm/pgtable';
+import {
+  DESC_AF,
+  DESC_VALID,
+  LEVEL_SIZE,
+  MEMATTR_SHIFT,
+  OA_HI_MASK,
+  OA_LO_MASK,
+  S2AP_R,
+  S2AP_W,
+  SH_INNER_SHAREABLE,
+  SW_SHIFT_HI,
+  TWO_32,
+  XN_HI,
+} from '@mteperm/pgtable';
+
 // Software bits [58:55]; KVM_NV_GUEST_MAP_SZ = SW1|SW0 = desc[56:55] holds L1's mapping level (B §4.1, §6.1).
-export const SW_SHIFT_HI = 55 - 32;
 export const NV_GUEST_MAP_SZ_MASK_HI = 0b11 << SW_SHIFT_HI;
 
-export const TWO_32 = 4294967296;
 /** Bytes one entry maps per level (4 KiB granule): L0 512 GiB, L1 1 GiB, L2 2 MiB, L3 4 KiB. */
-export const LEVEL_BYTES: readonly number[] = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12];
+export const LEVEL_BYTES: readonly number[] = LEVEL_SIZE;
 export const GRANULE = 4096;
 /** Input and output range of L1's stage 2: 48 bits (virtual VTCR_EL2.T0SZ = 16, start level 0). */
 export const GUEST_IPA_BITS = 48;

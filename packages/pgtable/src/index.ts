@@ -17,7 +17,24 @@ export { checkAccess } from './access-check';
 export type { AccessOutcome, Stage2Access } from './access-check';
 export { decodeDescriptor, stage2LeavesJson } from './leaf';
 export type { DecodedDescriptor, Shareability, Stage2LeafJson } from './leaf';
-export { descToBigInt, descFromBigInt, LEVEL_SIZE } from './descriptor';
+export {
+  descToBigInt,
+  descFromBigInt,
+  LEVEL_SIZE,
+  DESC_VALID,
+  DESC_TYPE,
+  MEMATTR_SHIFT,
+  MEMATTR_MASK,
+  S2AP_R,
+  S2AP_W,
+  SH_INNER_SHAREABLE,
+  DESC_AF,
+  OA_LO_MASK,
+  OA_HI_MASK,
+  XN_HI,
+  SW_SHIFT_HI,
+  TWO_32,
+} from './descriptor';
 export { PgtableError, EINVAL, EAGAIN, ERANGE, ERRNO_NAME } from './errors';
 export type { PgtableErrorCode, S2Result } from './errors';
 export { MapReferenceStage2 } from './map-reference';
