@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 'use strict';
+// A reader that stops early (`mteperm run ... | head`) closes the pipe: that is not an error.
+process.stdout.on('error', (e) => {
+  if (e && e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 // The compiled CLI is built by `npm ci` (the root `prepare` script) or `npm run build`.
 let main;
 try {

@@ -87,6 +87,12 @@ describe('mteperm run builtin:* (golden JSON, CONTRACT §3)', () => {
     expect(r.code).toBe(kernel === 'baseline' || kernel === 'v1' ? 1 : 0);
   });
 
+  it('a reader that stops early (| head) is not an error: no stack trace', () => {
+    const r = spawnSync('sh', ['-c', `${process.execPath} ${BIN} scenarios | head -1`], { cwd, encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^builtin:dirty-log-relax /);
+    expect(r.stderr).toBe('');
+  });
+
   it('--svg draws the address-space map', () => {
     const r = mteperm('run', 'builtin:vfio-passthrough-mte', '--svg', 'map.svg');
     expect(r.code).toBe(0);
