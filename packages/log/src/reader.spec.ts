@@ -250,7 +250,11 @@ describe('LogFileReader properties (damage never costs an intact record, never p
     chunkBytes: fc.constantFrom(16, 37, 256, 65536),
   });
 
-  function expectPrefix(file: string, envs: Uint8Array[], bounds: { start: number; end: number }[], damageAt: number, chunkBytes: number): void {
+  /**
+   * `damageAt` is the first damaged byte (a flip) or, with `truncated`, the length the file was cut
+   * to: a cut exactly at a record boundary leaves a shorter intact log, not a damaged record.
+   */
+  function expectPrefix(file: string, envs: Uint8Array[], bounds: { start: number; end: number }[], damageAt: number, chunkBytes: number, truncated = false): void {
     const r = openLogReader(file, { chunkBytes });
     const pass = readSync(r);
     const whole = bounds.filter((b) => b.end <= damageAt);
@@ -259,13 +263,23 @@ describe('LogFileReader properties (damage never costs an intact record, never p
       expect(x.offset).toBe(bounds[i]!.start);
       expect(x.bytes.equals(Buffer.from(envs[i]!))).toBe(true);
     });
-    const hit = bounds.find((b) => b.start <= damageAt && damageAt < b.end);
+    const hit = bounds.find((b) => (truncated ? b.start < damageAt : b.start <= damageAt) && damageAt < b.end);
     if (hit === undefined) expect(pass.damage).toBeUndefined();
     else expect(pass.damage?.offset).toBe(hit.start);
     // The decoding pass agrees.
     expect([...r.envelopes()].length).toBe(whole.length);
     r.close();
   }
+
+  it('truncating exactly at the end of the header leaves an empty, intact log (found by the property below)', () => {
+    const file = tmp.file('cut-at-header.mtelog');
+    const envs = sampleEnvelopes(3, (i) => i);
+    const { bytes, bounds } = logImage(envs);
+    fs.writeFileSync(file, bytes.subarray(0, bounds[0]!.start));
+    expectPrefix(file, envs, bounds, bounds[0]!.start, 16, true);
+    fs.writeFileSync(file, bytes.subarray(0, bounds[1]!.start));
+    expectPrefix(file, envs, bounds, bounds[1]!.start, 16, true);
+  });
 
   it('truncating at any point', () => {
     const file = tmp.file('prop-cut.mtelog');
@@ -280,7 +294,7 @@ describe('LogFileReader properties (damage never costs an intact record, never p
           return;
         }
         // A cut at a record boundary is a shorter intact log; inside a record it is damage at that record.
-        expectPrefix(file, envs, bounds, cut, chunkBytes);
+        expectPrefix(file, envs, bounds, cut, chunkBytes, true);
       }),
       { numRuns },
     );
