@@ -472,11 +472,15 @@ let schemaRead = 0;
 /** Schema number of the last envelope decodeFast read. */
 exports.lastSchema = () => schemaRead;
 
-/** Decodes an Envelope; returns the frozen edge envelope (schema set to schemaVersion), or throws FALLBACK. */
-exports.decodeFast = function decodeFast(bytes, schemaVersion) {
+/**
+ * Decodes the Envelope in bytes[start, stop) (default: all of it) — a log reader passes its chunk
+ * and the record's bounds, no view per record; returns the frozen edge envelope (schema set to
+ * schemaVersion), or throws FALLBACK.
+ */
+exports.decodeFast = function decodeFast(bytes, schemaVersion, start, stop) {
   B = bytes;
-  q = 0;
-  const end = bytes.length;
+  q = start === undefined ? 0 : start;
+  const end = stop === undefined ? bytes.length : stop;
   let seq = 0n;
   let vm = 0;
   let vcpu = 0;
@@ -514,7 +518,7 @@ const EMPTY = new Uint8Array(0);
   dts.push('export declare function encodeFast(header: { readonly seq: unknown; readonly vm: unknown; readonly vcpu: unknown; readonly causation: unknown; readonly schema?: unknown }, event: MteEvent, defaultSchema: number): Uint8Array;');
   dts.push('export declare function canonicalData(event: MteEvent): MteEvent["data"];');
   dts.push('export declare function lastSchema(): number;');
-  dts.push('export declare function decodeFast(bytes: Uint8Array, schemaVersion: number): { readonly seq: bigint; readonly vm: number; readonly vcpu: number; readonly causation: bigint; readonly schema: number } & MteEvent;');
+  dts.push('export declare function decodeFast(bytes: Uint8Array, schemaVersion: number, start?: number, stop?: number): { readonly seq: bigint; readonly vm: number; readonly vcpu: number; readonly causation: bigint; readonly schema: number } & MteEvent;');
   return { js: js.join('\n') + '\n', dts: dts.join('\n') + '\n', fastTypes: fast.map((t) => t.name) };
 }
 

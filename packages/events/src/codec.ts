@@ -101,9 +101,17 @@ export function encodeEvent(envelope: Envelope): Uint8Array {
  * version this build cannot read.
  */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  return decodeEnvelopeAt(bytes, 0, bytes.length);
+}
+
+/**
+ * `decodeEnvelope` of bytes[start, end) without making a view of them first: a log reader decodes
+ * each record in place in its chunk.
+ */
+export function decodeEnvelopeAt(buffer: Uint8Array, start: number, end: number): Envelope {
   let fast: Envelope | undefined;
   try {
-    fast = decodeFast(bytes, SCHEMA_VERSION) as Envelope;
+    fast = decodeFast(buffer, SCHEMA_VERSION, start, end) as Envelope;
   } catch (e) {
     if (e !== FALLBACK) throw e;
   }
@@ -111,7 +119,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     const schema = lastSchema();
     if (schema >= MIN_READABLE_SCHEMA_VERSION && schema <= SCHEMA_VERSION) return fast;
   }
-  return decodeGeneral(bytes);
+  return decodeGeneral(buffer.subarray(start, end));
 }
 
 function decodeGeneral(bytes: Uint8Array): Envelope {

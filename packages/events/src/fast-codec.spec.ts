@@ -3,10 +3,10 @@ import { mteperm } from '../generated/pb';
 import { decodeFast, encodeFast, FALLBACK } from '../generated/fast';
 import { BODY_FIELD, bodyFromWire, bodyToWire } from '../generated/union';
 import type { MteEvent } from '../generated/union';
-import { decodeEnvelope, encodeAndDecodeEnvelope, encodeEnvelope } from './codec';
+import { decodeEnvelope, decodeEnvelopeAt, encodeAndDecodeEnvelope, encodeEnvelope } from './codec';
 import { EventCodecError } from './errors';
 import { NO_VCPU, SCHEMA_VERSION } from './schema';
-import { SAMPLE_EVENT_LIST } from './testing';
+import { SAMPLE_EVENT_LIST, SAMPLE_EVENTS } from './testing';
 
 // The generated fast codec (scripts/fast-codec.cjs) against protobufjs itself: the same wire bytes,
 // the same decoded edge objects, and the fall-back to protobufjs where the fast path stops.
@@ -160,5 +160,24 @@ describe('fast codec (generated): same bytes and objects as protobufjs', () => {
     const ev: MteEvent = { type: 'VmCreated', data: { ipa_bits: 40, ret: 0 } };
     expect(code(() => encodeAndDecodeEnvelope({ ...h, schema: SCHEMA_VERSION + 1 }, ev))).toMatch(/^MTEPERM_EVENT_SCHEMA/);
     expect(code(() => encodeAndDecodeEnvelope({ ...h, seq: 1 as unknown as bigint }, ev))).toBe('MTEPERM_EVENT_FIELD: Envelope.seq: expected bigint in [0, 2^64), got number 1');
+  });
+});
+
+describe('decodeEnvelopeAt (a record decoded in place in a larger buffer)', () => {
+  it('gives the same envelope as decoding a copy of the bytes, for every sample event', () => {
+    for (const ev of SAMPLE_EVENT_LIST) {
+      const bytes = encodeEnvelope({ seq: 0x1_0000_0007n, vm: 1, vcpu: 2, causation: 3n }, ev);
+      const buf = new Uint8Array(bytes.length + 11).fill(0xa5);
+      buf.set(bytes, 5);
+      expect(decodeEnvelopeAt(buf, 5, 5 + bytes.length)).toEqual(decodeEnvelope(bytes));
+    }
+  });
+
+  it('reads nothing past its end: a record cut short is an error, not the next record', () => {
+    const bytes = encodeEnvelope({ seq: 1n, vm: 0, vcpu: -1, causation: 0n }, SAMPLE_EVENTS.MemoryFaultExit);
+    const buf = new Uint8Array(bytes.length * 2);
+    buf.set(bytes, 0);
+    buf.set(bytes, bytes.length);
+    expect(() => decodeEnvelopeAt(buf, 0, bytes.length - 3)).toThrow(EventCodecError);
   });
 });

@@ -1,7 +1,7 @@
 export { SCHEMA_VERSION, MIN_READABLE_SCHEMA_VERSION, NO_VCPU } from './schema';
 export { EventCodecError } from './errors';
 export type { EventCodecErrorCode } from './errors';
-export { encodeEnvelope, encodeEvent, decodeEnvelope, encodeAndDecodeEnvelope } from './codec';
+export { encodeEnvelope, encodeEvent, decodeEnvelope, decodeEnvelopeAt, encodeAndDecodeEnvelope } from './codec';
 export type { Envelope, EnvelopeOf, EventData, EventHeader } from './envelope';
 export {
   EVENT_TYPES,

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { decodeEnvelope, EventCodecError } from '@mteperm/events';
+import { decodeEnvelopeAt, EventCodecError } from '@mteperm/events';
 import type { Envelope } from '@mteperm/events';
 import { crc32c } from './crc32c';
 import { envelopeSeq } from './envelope-seq';
@@ -327,7 +327,7 @@ export class LogFileReader implements EventLogReader {
   // A record that passed its CRC but does not decode was written broken; it ends the readable prefix.
   private decode(c: Cursor): Envelope | undefined {
     try {
-      return decodeEnvelope(c.buf.subarray(c.bStart, c.bEnd));
+      return decodeEnvelopeAt(c.buf, c.bStart, c.bEnd);
     } catch (e) {
       if (!(e instanceof EventCodecError)) throw e;
       this.lastDamage = logDamage('MTEPERM_LOG_DECODE', this.path, c.recOffset, `record does not decode: ${e.message}`);
