@@ -207,36 +207,18 @@ export class LogFileReader implements EventLogReader {
   *records(fromSeq = 1n): IterableIterator<LogRecord> {
     const c = this.cursor();
     const from = Number(fromSeq);
-    for (;;) {
-      const s = c.step();
-      if (s === RECORD) {
-        if (c.seq >= from) yield { offset: c.recOffset, seq: BigInt(c.seq), bytes: c.buf.subarray(c.bStart, c.bEnd) };
-      } else if (s === NEED) {
-        this.fillSync(c);
-      } else {
-        this.lastDamage = c.damage;
-        return;
-      }
-    }
+    while (this.nextSync(c)) if (c.seq >= from) yield recordAt(c);
   }
 
   /** Decoded envelopes with seq >= fromSeq, synchronously. */
   *envelopes(fromSeq = 1n): IterableIterator<Envelope> {
     const c = this.cursor();
     const from = Number(fromSeq);
-    for (;;) {
-      const s = c.step();
-      if (s === RECORD) {
-        if (c.seq < from) continue;
-        const e = this.decode(c);
-        if (e === undefined) return;
-        yield e;
-      } else if (s === NEED) {
-        this.fillSync(c);
-      } else {
-        this.lastDamage = c.damage;
-        return;
-      }
+    while (this.nextSync(c)) {
+      if (c.seq < from) continue;
+      const e = this.decode(c);
+      if (e === undefined) return;
+      yield e;
     }
   }
 
@@ -244,38 +226,46 @@ export class LogFileReader implements EventLogReader {
   async *recordsAsync(fromSeq = 1n): AsyncIterableIterator<LogRecord> {
     const c = this.cursor();
     const from = Number(fromSeq);
-    for (;;) {
-      const s = c.step();
-      if (s === RECORD) {
-        if (c.seq >= from) yield { offset: c.recOffset, seq: BigInt(c.seq), bytes: c.buf.subarray(c.bStart, c.bEnd) };
-      } else if (s === NEED) {
-        await this.fillAsync(c);
-      } else {
-        this.lastDamage = c.damage;
-        return;
-      }
-    }
+    while (await this.nextAsync(c)) if (c.seq >= from) yield recordAt(c);
   }
 
   /** Decoded envelopes with seq >= fromSeq, reading with non-blocking I/O. */
   async *envelopesAsync(fromSeq = 1n): AsyncIterableIterator<Envelope> {
     const c = this.cursor();
     const from = Number(fromSeq);
-    for (;;) {
-      const s = c.step();
-      if (s === RECORD) {
-        if (c.seq < from) continue;
-        const e = this.decode(c);
-        if (e === undefined) return;
-        yield e;
-      } else if (s === NEED) {
-        await this.fillAsync(c);
-      } else {
-        this.lastDamage = c.damage;
-        return;
-      }
+    while (await this.nextAsync(c)) {
+      if (c.seq < from) continue;
+      const e = this.decode(c);
+      if (e === undefined) return;
+      yield e;
     }
   }
+
+  /** Advances to the next intact record (true), reading chunks as needed; false at the end or damage. */
+  private nextSync(c: Cursor): boolean {
+    for (;;) {
+      const s = c.step();
+      if (s === RECORD) return true;
+      if (s !== NEED) {
+        this.lastDamage = c.damage;
+        return false;
+      }
+      this.fillSync(c);
+    }
+  }
+
+  private async nextAsync(c: Cursor): Promise<boolean> {
+    for (;;) {
+      const s = c.step();
+      if (s === RECORD) return true;
+      if (s !== NEED) {
+        this.lastDamage = c.damage;
+        return false;
+      }
+      await this.fillAsync(c);
+    }
+  }
+
 
   /** One full pass checking framing, checksums and seq (not decoding): how much of the log is intact. */
   verify(): LogSummary {
@@ -367,4 +357,9 @@ function io<T>(file: string, offset: number, what: string, f: () => T): T {
   } catch (e) {
     throw new LogError('MTEPERM_LOG_IO', file, offset, `cannot ${what}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** The record the cursor stands on, as a view into the reader's chunk. */
+function recordAt(c: Cursor): LogRecord {
+  return { offset: c.recOffset, seq: BigInt(c.seq), bytes: c.buf.subarray(c.bStart, c.bEnd) };
 }
