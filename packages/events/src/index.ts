@@ -1,4 +1,6 @@
 export { SCHEMA_VERSION, MIN_READABLE_SCHEMA_VERSION, NO_VCPU } from './schema';
+export { KERNEL_PROFILES, isKernelProfile } from './kernel-profile';
+export type { KernelProfile } from './kernel-profile';
 export { EventCodecError } from './errors';
 export type { EventCodecErrorCode } from './errors';
 export { encodeEnvelope, encodeEvent, decodeEnvelope, decodeEnvelopeAt, encodeAndDecodeEnvelope } from './codec';

@@ -1,4 +1,5 @@
-import { MIN_READABLE_SCHEMA_VERSION, SCHEMA_VERSION } from '@mteperm/events';
+import { KERNEL_PROFILES, MIN_READABLE_SCHEMA_VERSION, SCHEMA_VERSION } from '@mteperm/events';
+import type { KernelProfile } from '@mteperm/events';
 import { crc32c } from './crc32c';
 import { LogError } from './errors';
 
@@ -11,8 +12,8 @@ export const LOG_FORMAT_VERSION = 1;
 /** Records above this length are refused on write and reported as damage on read (16 MiB). */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
-export const KERNEL_PROFILES = ['baseline', 'v1', 'v2', 'drop-check'] as const;
-export type KernelProfile = (typeof KERNEL_PROFILES)[number];
+export { KERNEL_PROFILES };
+export type { KernelProfile };
 
 /** The fields a .mtelog header carries. */
 export interface LogHeader {

@@ -1,8 +1,3 @@
-/** The four kernel behaviours of DOMAIN A.1; chosen per run. */
-export type KernelProfile = 'baseline' | 'v1' | 'v2' | 'drop-check';
-
-export const KERNEL_PROFILES: readonly KernelProfile[] = ['baseline', 'v1', 'v2', 'drop-check'];
-
-export function isKernelProfile(s: string): s is KernelProfile {
-  return (KERNEL_PROFILES as readonly string[]).includes(s);
-}
+// The profile vocabulary (DOMAIN A.1) is the events package's, shared by every package.
+export { isKernelProfile, KERNEL_PROFILES } from '@mteperm/events';
+export type { KernelProfile } from '@mteperm/events';

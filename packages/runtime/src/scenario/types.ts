@@ -1,4 +1,4 @@
-import type { AccessOp, S1Attr, Tcf } from '@mteperm/events';
+import type { AccessOp, KernelProfile, S1Attr, Tcf } from '@mteperm/events';
 
 /** The validated, deeply frozen scenario (CONTRACT §1). Field names keep the scenario's own spelling. */
 export interface Scenario {
@@ -12,8 +12,8 @@ export interface Scenario {
   readonly expect: readonly ScenarioExpectation[];
 }
 
-/** DOMAIN.md A.1. */
-export type KernelProfile = 'baseline' | 'v1' | 'v2' | 'drop-check';
+/** DOMAIN.md A.1 (the events package's vocabulary). */
+export type { KernelProfile };
 
 export interface ScenarioHost {
   /** Entries as written, each with its `count` (1 when absent); the runtime expands them per CPU. */

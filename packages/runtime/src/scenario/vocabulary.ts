@@ -5,7 +5,8 @@ import type { BackingKind, CpuFeatureName, KernelProfile, ScenarioStepOp, Stage2
 // listing it here is a compile error (the lists are what validation accepts).
 const names = <T extends string>(record: Record<T, true>): readonly T[] => Object.freeze(Object.keys(record) as T[]);
 
-export const KERNEL_PROFILES = names<KernelProfile>({ baseline: true, v1: true, v2: true, 'drop-check': true });
+// Kernel profiles: the events package's list (DOMAIN A.1).
+export { KERNEL_PROFILES } from '@mteperm/events';
 export const CPU_FEATURES = names<CpuFeatureName>({ mte: true, mte2: true, mte3: true, mte_perm: true, s2fwb: true, nv: true });
 export const ID_REGISTERS = ['ID_AA64PFR1_EL1', 'ID_AA64PFR2_EL1', 'ID_AA64MMFR2_EL1'] as const;
 

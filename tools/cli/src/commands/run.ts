@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatResult, loadScenarioFile, recordScenario, recordScenarioToLog, runLogHeader } from '@mteperm/runtime';
+import { KERNEL_PROFILES } from '@mteperm/events';
 import type { KernelProfile, Scenario } from '@mteperm/runtime';
 import { resolveScenarioArg } from '../builtin';
 import { CliError, EXIT_EXPECT_FAILED } from '../errors';
@@ -13,7 +14,6 @@ import { formatRunReport } from '../report';
 import type { RegionInfo } from '../report';
 import { renderSvgMap } from '../svg';
 
-export const KERNEL_CHOICES: readonly KernelProfile[] = ['baseline', 'v1', 'v2', 'drop-check'];
 
 interface RunFlags {
   json?: boolean;
@@ -37,7 +37,7 @@ export function runCommand(io: CliIo): Command {
     .option('--json', 'print the JSON result (CONTRACT §3) on stdout')
     .option('--log <out>', 'where to record the event log (default: <name>.mtelog in the working folder), or nats://HOST:PORT[/<run-id>] for JetStream')
     .option('--policy <name...>', 'fault-policy plugins in order: built-in names, npm packages or file paths')
-    .addOption(new Option('--kernel <profile>', 'kernel profile (DOMAIN A.1)').choices(KERNEL_CHOICES))
+    .addOption(new Option('--kernel <profile>', 'kernel profile (DOMAIN A.1)').choices(KERNEL_PROFILES))
     .option('--svg <file>', 'also draw a map of the guest physical address space')
     .option('--tag-pool-pages <n>', "pages in tag-alloc-retry's tag-storage pool (overrides policy_options)")
     .action(async (file: string, flags: RunFlags) => {
