@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { EventBus } from '@mteperm/bus';
 import type { EventSink } from '@mteperm/bus';
 import { probeHostCpus } from '@mteperm/cpufeature';
+import { resolveCap } from '@mteperm/uapi';
 import type { Envelope } from '@mteperm/events';
 import { logSink, openLogWriter } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/mmu';
@@ -145,9 +146,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
   }
 }
 
+/** The capability's kernel name for the result (the uapi's table); an unknown number as itself. */
 function capName(cap: string | number): string {
-  if (typeof cap === 'string') return cap;
-  return cap === 205 ? 'KVM_CAP_ARM_MTE' : cap === 239 ? 'KVM_CAP_ARM_MTE_PERM' : String(cap);
+  const { name } = resolveCap(cap);
+  return name === '' ? String(cap) : name;
 }
 
 /** Runs a scenario and records its log at `logPath` (replaced atomically); returns the CONTRACT §3 document. */
