@@ -4,4 +4,3 @@ export const EFAULT = 14;
 export const ENOSYS = 38;
 export const ENOEXEC = 8;
 
-export const ERRNO_NAMES: Readonly<Record<number, string>> = { 22: 'EINVAL', 14: 'EFAULT', 38: 'ENOSYS', 8: 'ENOEXEC' };

@@ -1,13 +1,13 @@
 import type { EventBus } from '@mteperm/bus';
 import type { Envelope } from '@mteperm/events';
+import { ioctlResult } from '@mteperm/uapi';
 import { hex } from './hex';
 
-const ERRNO: Readonly<Record<number, string>> = { 1: 'EPERM', 8: 'ENOEXEC', 9: 'EBADF', 11: 'EAGAIN', 14: 'EFAULT', 22: 'EINVAL', 34: 'ERANGE', 38: 'ENOSYS' };
 const EXIT_NAMES: Readonly<Record<number, string>> = { 6: 'KVM_EXIT_MMIO', 39: 'KVM_EXIT_MEMORY_FAULT', 40: 'KVM_EXIT_ARM_NOTAG_ACCESS' };
 
+/** `{ ret }`, plus `errno` (the kernel's name, from the uapi's table) when `ret < 0` (CONTRACT §3). */
 export function errnoOf(ret: number): { ret: number; errno?: string } {
-  const name = ret < 0 ? ERRNO[-ret] : undefined;
-  return name === undefined ? { ret } : { ret, errno: name };
+  return ioctlResult(ret);
 }
 
 type Outcome = Record<string, unknown>;
