@@ -1,6 +1,6 @@
 import { Observable, Subject } from 'rxjs';
-import { encodeAndDecodeEnvelope, NO_VCPU } from '@mteperm/events';
-import type { Envelope, EnvelopeOf, MteEvent, MteEventType } from '@mteperm/events';
+import { encodeAndDecodeEnvelopeInto, NO_VCPU } from '@mteperm/events';
+import type { EncodedEnvelope, Envelope, EnvelopeOf, MteEvent, MteEventType } from '@mteperm/events';
 
 /** Where an event is published from: its VM, vCPU and the event that caused it. */
 export interface PublishContext {
@@ -25,6 +25,7 @@ export interface EventBusOptions {
 }
 
 type Handler = (envelope: Envelope) => void;
+const NO_CONTEXT: PublishContext = Object.freeze({});
 interface NamedHandler {
   readonly name: string;
   readonly handler: Handler;
@@ -51,6 +52,9 @@ export class EventBus {
   private readonly queue: Envelope[] = [];
   private queueHead = 0;
   private dispatching = false;
+  // Reused on every publish (the codec reads the header and fills the result before returning).
+  private readonly header = { seq: 0n, vm: 0, vcpu: NO_VCPU, causation: 0n };
+  private readonly encoded: EncodedEnvelope = { bytes: new Uint8Array(0), envelope: undefined as unknown as Envelope };
 
   constructor(options: EventBusOptions = {}) {
     this.sink = options.sink;
@@ -63,13 +67,18 @@ export class EventBus {
   }
 
   /** Publishes one event; returns its recorded envelope (frozen, with its seq). */
-  publish<E extends MteEvent>(event: E, context: PublishContext = {}): Envelope<E> {
+  publish<E extends MteEvent>(event: E, context: PublishContext = NO_CONTEXT): Envelope<E> {
     const seq = this.lastSeq + 1n;
+    const header = this.header;
+    header.seq = seq;
+    header.vm = context.vm ?? 0;
+    header.vcpu = context.vcpu ?? NO_VCPU;
+    header.causation = context.causation ?? 0n;
     // One encode; the envelope is the one decoding the bytes would give, built without decoding.
-    const { bytes, envelope: decoded } = encodeAndDecodeEnvelope({ seq, vm: context.vm ?? 0, vcpu: context.vcpu ?? NO_VCPU, causation: context.causation ?? 0n }, event);
-    const envelope = decoded as Envelope<E>;
+    encodeAndDecodeEnvelopeInto(this.encoded, header, event);
+    const envelope = this.encoded.envelope as Envelope<E>;
     this.lastSeq = seq;
-    this.sink?.(bytes, envelope);
+    this.sink?.(this.encoded.bytes, envelope);
     this.queue.push(envelope);
     if (!this.dispatching) this.drain();
     return envelope;
@@ -134,8 +143,9 @@ export class EventBus {
         }
       }
     }
-    this.subjects.get(envelope.type)?.next(envelope);
-    this.everything.next(envelope);
+    // Observables only when someone listens: an unobserved Subject still costs a call per event.
+    if (this.subjects.size !== 0) this.subjects.get(envelope.type)?.next(envelope);
+    if (this.everything.observed) this.everything.next(envelope);
   }
 
   private reportFailure(name: string, envelope: Envelope, error: unknown): void {

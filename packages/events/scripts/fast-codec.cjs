@@ -67,14 +67,17 @@ const I64_MAX = (1n << 63n) - 1n;
 const SAFE = 9007199254740991n;
 
 // ---------------------------------------------------------------- writing
-let S = Buffer.allocUnsafe(1 << 16);
+// A plain Uint8Array: element access and slice() on a Buffer cost more.
+let S = new Uint8Array(1 << 16);
 let p = 0;
+// Start of the envelope being written: saved positions are relative to it (\`at - sp\`).
+const sp = 0;
 function room(n) {
   if (p + n <= S.length) return;
   let size = S.length * 2;
   while (size < p + n) size *= 2;
-  const b = Buffer.allocUnsafe(size);
-  S.copy(b, 0, 0, p);
+  const b = new Uint8Array(size);
+  b.set(S.subarray(0, p));
   S = b;
 }
 function wv32(v) {
@@ -105,6 +108,19 @@ function wu64(v) {
   } else {
     wv64(Number(v & 0xffffffffn), Number(v >> 32n));
   }
+}
+function wn(n) {
+  // n: an integer in [0, 2^53)
+  if (n <= 0xffffffff) {
+    while (n > 0x7f) {
+      S[p++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    S[p++] = n;
+    return;
+  }
+  const lo = n >>> 0;
+  wv64(lo, (n - lo) / 4294967296);
 }
 function wi32(v) {
   // int32 / enum: negative values take ten bytes, sign-extended
@@ -312,54 +328,63 @@ function rbytes(end) {
 
   const fast = types.filter((t) => supported(t, memo));
 
-  // Writers: `X_w(d, where)` checks d (in the order of the general path) and appends its fields.
+  // Writers: `X_w(d, where)` checks d (in the order of the general path), appends its fields and
+  // returns the frozen canonical copy (what decoding the bytes gives), built in the same pass.
   for (const t of fast) {
+    const hasOptional = t.fieldsArray.some((f) => f.options && f.options.proto3_optional);
     js.push(`function ${t.name}_w(d, where) {`);
     js.push('  cmsg(d, where);');
     js.push('  room(' + (t.fieldsArray.length * 15 + 8) + ');');
+    if (hasOptional) js.push('  const o = {};');
     for (const f of t.fieldsArray) {
       const k = kindOf(f);
       const where = `'${t.name}.${f.name}'`;
       const opt = f.options && f.options.proto3_optional;
       const tag = (wt) => varintBytes((f.id << 3) | wt).map((b) => `S[p++] = ${b};`).join(' ');
       const v = `d.${f.name}`;
+      const c = `c_${f.name}`;
+      // optional fields are kept in declaration order: o.x assigned where the field comes
+      const keep = (expr) => (hasOptional ? `o.${f.name} = ${expr};` : `const ${c} = ${expr};`);
       if (f.repeated) {
-        js.push(`  { const a = ${v}; carr(a, ${where});`);
+        js.push(`  const a_${f.name} = ${v}; carr(a_${f.name}, ${where});`);
+        js.push(`  const r_${f.name} = new Array(a_${f.name}.length);`);
+        js.push(`  { const a = a_${f.name}, r = r_${f.name};`);
         if (isPacked(k)) {
-          js.push(`    for (let i = 0; i < a.length; i++) ${checkExpr(f, k, 'a[i]', where)};`);
-          js.push(`    if (a.length > 0) { room(a.length * 10 + 8); ${tag(2)} const at = p++; for (let i = 0; i < a.length; i++) ${writeExpr(f, k, 'a[i]')}; endDelim(at); }`);
+          js.push(`    for (let i = 0; i < a.length; i++) { const x = a[i]; ${checkExpr(f, k, 'x', where)}; r[i] = ${canonExpr(f, k, 'x')}; }`);
+          js.push(`    if (a.length > 0) { room(a.length * 10 + 8); ${tag(2)} const at = p++ - sp; for (let i = 0; i < a.length; i++) ${writeExpr(f, k, 'a[i]')}; endDelim(at + sp); }`);
+        } else if (k === 'message') {
+          js.push(`    for (let i = 0; i < a.length; i++) { room(8); ${tag(2)} const at = p++ - sp; r[i] = ${f.resolvedType.name}_w(a[i], ${where}); endDelim(at + sp); }`);
         } else {
-          js.push(`    for (let i = 0; i < a.length; i++) { const x = a[i]; ${k === 'message' ? '' : checkExpr(f, k, 'x', where) + ';'} room(8); ${tag(2)} ${k === 'message' ? `const at = p++; ${f.resolvedType.name}_w(x, ${where}); endDelim(at);` : k === 'string' ? 'wstr(x);' : 'wbytes(x);'} }`);
+          js.push(`    for (let i = 0; i < a.length; i++) { const x = a[i]; ${checkExpr(f, k, 'x', where)}; room(8); ${tag(2)} ${k === 'string' ? 'wstr(x);' : 'wbytes(x);'} r[i] = ${canonExpr(f, k, 'x')}; }`);
         }
         js.push('  }');
+        js.push(`  ${keep(`Object.freeze(r_${f.name})`)}`);
         continue;
       }
       if (k === 'message') {
-        js.push(`  { room(8); ${tag(2)} const at = p++; ${f.resolvedType.name}_w(${v}, ${where}); endDelim(at); }`);
+        js.push(`  room(8); ${tag(2)} const at_${f.name} = p++ - sp; ${keep(`${f.resolvedType.name}_w(${v}, ${where})`)} endDelim(at_${f.name} + sp);`);
         continue;
       }
-      const wt = 0 + (k === 'string' || k === 'bytes' ? 2 : 0);
+      const wt = k === 'string' || k === 'bytes' ? 2 : 0;
       if (opt) {
-        js.push(`  if (${v} !== undefined) { const x = ${v}; ${checkExpr(f, k, 'x', where)}; room(16); ${tag(wt)} ${writeExpr(f, k, 'x')}; }`);
+        js.push(`  if (${v} !== undefined) { const x = ${v}; ${checkExpr(f, k, 'x', where)}; room(16); ${tag(wt)} ${writeExpr(f, k, 'x')}; o.${f.name} = ${canonExpr(f, k, 'x')}; }`);
+      } else if (k === 'uint64') {
+        // the common case in one pass: a bigint in [0, 2^53) checked and converted once
+        js.push(`  const ${c} = ${v}; if (typeof ${c} === 'bigint' && ${c} >= 0n && ${c} <= SAFE) { const n = Number(${c}); if (n !== 0) { ${tag(0)} wn(n); } } else { cu64(${c}, ${where}); room(16); ${tag(0)} wu64(${c}); }`);
+        if (hasOptional) js.push(`  o.${f.name} = ${c};`);
       } else {
-        js.push(`  { const x = ${v}; ${checkExpr(f, k, 'x', where)}; if (${nonDefault(k, 'x')}) { room(16); ${tag(wt)} ${writeExpr(f, k, 'x')}; } }`);
+        const x = `x_${f.name}`;
+        if (k === 'enum') {
+          const n = `n_${f.name}`;
+          js.push(`  const ${x} = ${v}; const ${n} = ${f.resolvedType.name}_TO.get(${x}); if (${n} === undefined) ${checkExpr(f, k, x, where)}; wi32(${n}); const ${c} = ${x};`.replace('wi32(', `${tag(0)} wi32(`));
+        } else {
+          js.push(`  const ${x} = ${v}; ${fastCheckExpr(f, k, x, where)}; const ${c} = ${canonExpr(f, k, x)}; if (${nonDefault(k, x)}) { room(16); ${tag(wt)} ${writeExpr(f, k, x)}; }`);
+        }
+        if (hasOptional) js.push(`  o.${f.name} = ${c};`);
       }
     }
-    js.push('}');
-  }
-
-  // Canonical copies: what decoding the written bytes gives, built from checked input.
-  for (const t of fast) {
-    js.push(`function ${t.name}_c(d) {`);
-    js.push('  const o = {};');
-    for (const f of t.fieldsArray) {
-      const k = kindOf(f);
-      const opt = f.options && f.options.proto3_optional;
-      const conv = (x) => canonExpr(f, k, x);
-      const expr = f.repeated ? `Object.freeze(d.${f.name}.map((x) => ${conv('x')}))` : conv(`d.${f.name}`);
-      js.push(opt ? `  if (d.${f.name} !== undefined) o.${f.name} = ${expr};` : `  o.${f.name} = ${expr};`);
-    }
-    js.push('  return Object.freeze(o);');
+    if (hasOptional) js.push('  return Object.freeze(o);');
+    else js.push(`  return Object.freeze({ ${t.fieldsArray.map((f) => `${f.name}: c_${f.name}`).join(', ')} });`);
     js.push('}');
   }
 
@@ -412,61 +437,43 @@ function rbytes(end) {
 
   const fastBodies = bodies.filter((b) => fast.some((t) => t.name === b.type));
   js.push('const WRITE = Object.assign(Object.create(null), {');
-  for (const b of fastBodies) js.push(`  ${b.type}: (d) => { ${varintBytes((b.id << 3) | 2).map((x) => `S[p++] = ${x};`).join(' ')} const at = p++; ${b.type}_w(d, '${b.type}'); endDelim(at); },`);
+  for (const b of fastBodies) js.push(`  ${b.type}: (d) => { ${varintBytes((b.id << 3) | 2).map((x) => `S[p++] = ${x};`).join(' ')} const at = p++ - sp; const c = ${b.type}_w(d, '${b.type}'); endDelim(at + sp); return c; },`);
   js.push('});');
-  js.push('const CANON = Object.assign(Object.create(null), {');
-  for (const b of fastBodies) js.push(`  ${b.type}: ${b.type}_c,`);
-  js.push('});');
-
   js.push(`
-const HEAD = 48; // the body is written from here; the header goes in front of it
+let written; // the canonical body of the last encodeFast
 /**
- * Encodes header and event; throws the field's TypeError for an invalid value (checking the body,
- * then seq, vm, vcpu, causation, schema, as the general path does), or FALLBACK.
+ * Encodes header and event; throws the field's TypeError for an invalid body value, or FALLBACK
+ * (also for an invalid header: the general path checks the body first, then seq, vm, vcpu,
+ * causation, schema, and words the error). \`lastData()\` then gives the frozen body decoding the
+ * bytes would give, built in the same pass.
  */
 exports.encodeFast = function encodeFast(header, event, defaultSchema) {
   const w = event !== null && typeof event === 'object' ? WRITE[event.type] : undefined;
   if (w === undefined) throw FALLBACK;
-  p = HEAD;
-  w(event.data);
-  const end = p;
   const seq = header.seq;
-  cu64(seq, 'Envelope.seq');
   const vm = header.vm;
-  cu32(vm, 'Envelope.vm');
   const vcpu = header.vcpu;
-  ci32(vcpu, 'Envelope.vcpu');
   const causation = header.causation;
-  cu64(causation, 'Envelope.causation');
   const schema = header.schema == null ? defaultSchema : header.schema;
-  cu32(schema, 'Envelope.schema');
-  // The header: written to a small area, then copied in front of the body.
+  if (typeof seq !== 'bigint' || seq < 0n || seq >= TWO64 || typeof causation !== 'bigint' || causation < 0n || causation >= TWO64) throw FALLBACK;
+  if (typeof vm !== 'number' || typeof vcpu !== 'number' || typeof schema !== 'number') throw FALLBACK;
+  if ((vm >>> 0) !== vm || (vcpu | 0) !== vcpu || (schema >>> 0) !== schema) throw FALLBACK;
+  // Header first (proto3 field order), then the body in place: no second copy of either.
   p = 0;
   if (seq !== 0n) { S[p++] = 8; wu64(seq); }
   if (vm !== 0) { S[p++] = 16; wv32(vm); }
   if (vcpu !== 0) { S[p++] = 24; ws32(vcpu); }
   if (causation !== 0n) { S[p++] = 32; wu64(causation); }
   if (schema !== 0) { S[p++] = 40; wv32(schema); }
-  const h = p;
-  const n = h + end - HEAD;
-  const out = Buffer.allocUnsafe(n);
-  if (n < 256) {
-    // Buffer#copy costs more than a short loop at these sizes
-    for (let i = 0; i < h; i++) out[i] = S[i];
-    for (let i = HEAD, j = h; i < end; i++, j++) out[j] = S[i];
-  } else {
-    S.copy(out, 0, 0, h);
-    S.copy(out, h, HEAD, end);
-  }
+  written = w(event.data);
+  const n = p;
+  // slice() copies into a fresh Uint8Array in one step: cheaper than Buffer.allocUnsafe and a loop
+  const out = S.slice(0, n);
   return out;
 };
 
-/** The decoded form of the event's body, built from the (already encoded, so checked) input; may throw FALLBACK. */
-exports.canonicalData = function canonicalData(event) {
-  const c = CANON[event.type];
-  if (c === undefined) throw FALLBACK;
-  return c(event.data);
-};
+/** The frozen body of the event the last encodeFast wrote (what decoding its bytes gives). */
+exports.lastData = () => written;
 
 let schemaRead = 0;
 /** Schema number of the last envelope decodeFast read. */
@@ -516,7 +523,7 @@ const EMPTY = new Uint8Array(0);
   dts.push('/** Thrown when the fast path leaves the input to protobufjs. */');
   dts.push('export declare const FALLBACK: object;');
   dts.push('export declare function encodeFast(header: { readonly seq: unknown; readonly vm: unknown; readonly vcpu: unknown; readonly causation: unknown; readonly schema?: unknown }, event: MteEvent, defaultSchema: number): Uint8Array;');
-  dts.push('export declare function canonicalData(event: MteEvent): MteEvent["data"];');
+  dts.push('export declare function lastData(): MteEvent["data"];');
   dts.push('export declare function lastSchema(): number;');
   dts.push('export declare function decodeFast(bytes: Uint8Array, schemaVersion: number, start?: number, stop?: number): { readonly seq: bigint; readonly vm: number; readonly vcpu: number; readonly causation: bigint; readonly schema: number } & MteEvent;');
   return { js: js.join('\n') + '\n', dts: dts.join('\n') + '\n', fastTypes: fast.map((t) => t.name) };
@@ -553,6 +560,18 @@ function checkExpr(f, k, x, where) {
     default: throw new Error(k);
   }
 }
+// checkExpr with the common case first: a cheap test that only valid values pass, the full check
+// (and its error) otherwise.
+function fastCheckExpr(f, k, x, where) {
+  switch (k) {
+    // typeof first: a bigint in >>> or | throws a TypeError of its own
+    case 'uint32': return `if (typeof ${x} !== 'number' || (${x} >>> 0) !== ${x}) ${checkExpr(f, k, x, where)}`;
+    case 'int32': case 'sint32': return `if (typeof ${x} !== 'number' || (${x} | 0) !== ${x}) ${checkExpr(f, k, x, where)}`;
+    case 'bool': return `if (typeof ${x} !== 'boolean') ${checkExpr(f, k, x, where)}`;
+    case 'string': return `if (typeof ${x} !== 'string') ${checkExpr(f, k, x, where)}`;
+    default: return checkExpr(f, k, x, where);
+  }
+}
 function writeExpr(f, k, x) {
   switch (k) {
     case 'uint64': return `wu64(${x})`;
@@ -586,9 +605,9 @@ function canonExpr(f, k, x) {
   switch (k) {
     case 'uint32': return `(${x} >>> 0)`;
     case 'int32': case 'sint32': return `(${x} | 0)`;
-    case 'string': return `ascii(${x})`;
+    case 'string': return x; // wstr refuses (FALLBACK) what is not ASCII
     case 'bytes': return `new Uint8Array(${x})`;
-    case 'message': return `${f.resolvedType.name}_c(${x})`;
+    case 'message': throw new Error('message fields: their writer returns the copy');
     default: return x; // bigint, bool, enum name: the value itself
   }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { mteperm } from '../generated/pb';
-import { decodeEnvelope, encodeEnvelope, encodeEvent } from './codec';
+import { decodeEnvelope, encodeAndDecodeEnvelope, encodeEnvelope, encodeEvent } from './codec';
 import { EventCodecError } from './errors';
 import { EVENT_TYPES } from '../generated/union';
 import type { MteEvent } from '../generated/union';
@@ -77,6 +77,26 @@ describe('event codec', () => {
     expect(codeOf(() => encodeEnvelope(header, big))).toMatch(/^MTEPERM_EVENT_FIELD: TagsSanitised.pa/);
     const u32 = { type: 'VmCreated', data: { ipa_bits: 2 ** 32, ret: 0 } } as MteEvent;
     expect(codeOf(() => encodeEnvelope(header, u32))).toMatch(/^MTEPERM_EVENT_FIELD: VmCreated.ipa_bits: expected integer in \[0, 2\^32\)/);
+  });
+
+  it('refuses a bigint, a string or a fraction where a 32-bit field is due, naming the field (body and header)', () => {
+    const cases: [MteEvent, string][] = [
+      [{ type: 'VmCreated', data: { ipa_bits: 40n, ret: 0 } } as unknown as MteEvent, 'VmCreated.ipa_bits: expected integer in [0, 2^32), got 40n'],
+      [{ type: 'VmCreated', data: { ipa_bits: '40', ret: 0 } } as unknown as MteEvent, 'VmCreated.ipa_bits: expected integer in [0, 2^32), got string 40'],
+      [{ type: 'VmCreated', data: { ipa_bits: 40.5, ret: 0 } } as unknown as MteEvent, 'VmCreated.ipa_bits: expected integer in [0, 2^32), got number 40.5'],
+      [{ type: 'VmCreated', data: { ipa_bits: 40, ret: -1n } } as unknown as MteEvent, 'VmCreated.ret: expected integer in [-2^31, 2^31), got -1n'],
+      [{ type: 'Stage2MapRequested', data: { ...SAMPLE_EVENTS.Stage2MapRequested.data, w: 1 } } as unknown as MteEvent, 'Stage2MapRequested.w: expected boolean, got number 1'],
+    ];
+    for (const [ev, message] of cases) {
+      expect(codeOf(() => encodeEnvelope(header, ev))).toBe(`MTEPERM_EVENT_FIELD: ${message}`);
+      expect(codeOf(() => encodeAndDecodeEnvelope(header, ev))).toBe(`MTEPERM_EVENT_FIELD: ${message}`);
+    }
+    expect(codeOf(() => encodeAndDecodeEnvelope({ ...header, vm: 1n as unknown as number }, SAMPLE_EVENTS.VmCreated))).toBe(
+      'MTEPERM_EVENT_FIELD: Envelope.vm: expected integer in [0, 2^32), got 1n',
+    );
+    expect(codeOf(() => encodeAndDecodeEnvelope({ ...header, vcpu: 0.5 }, SAMPLE_EVENTS.VmCreated))).toBe(
+      'MTEPERM_EVENT_FIELD: Envelope.vcpu: expected integer in [-2^31, 2^31), got number 0.5',
+    );
   });
 
   it('refuses an unknown access op and an unknown event type', () => {

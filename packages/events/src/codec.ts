@@ -1,5 +1,5 @@
 import { mteperm } from '../generated/pb';
-import { canonicalData, decodeFast, encodeFast, FALLBACK, lastSchema } from '../generated/fast';
+import { decodeFast, encodeFast, FALLBACK, lastData, lastSchema } from '../generated/fast';
 import { BODY_FIELD, bodyFromWire, bodyToWire } from '../generated/union';
 import type { MteEvent } from '../generated/union';
 import type { Envelope, EventHeader } from './envelope';
@@ -45,26 +45,48 @@ export function encodeAndDecodeEnvelope(
   header: Omit<EventHeader, 'schema'> & { readonly schema?: number },
   event: MteEvent,
 ): { readonly bytes: Uint8Array; readonly envelope: Envelope } {
-  const bytes = encodeEnvelope(header, event);
-  if (header.schema !== undefined && header.schema !== SCHEMA_VERSION) return { bytes, envelope: decodeEnvelope(bytes) };
-  let data: MteEvent['data'];
+  const out = { bytes: EMPTY, envelope: undefined as unknown as Envelope };
+  encodeAndDecodeEnvelopeInto(out, header, event);
+  return out;
+}
+
+/** Where `encodeAndDecodeEnvelopeInto` leaves its result; hot paths reuse one. */
+export interface EncodedEnvelope {
+  bytes: Uint8Array;
+  envelope: Envelope;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** `encodeAndDecodeEnvelope` writing its result into `out` (the bus reuses one: no allocation for it). */
+export function encodeAndDecodeEnvelopeInto(out: EncodedEnvelope, header: Omit<EventHeader, 'schema'> & { readonly schema?: number }, event: MteEvent): void {
+  let bytes: Uint8Array;
   try {
-    data = canonicalData(event);
+    bytes = encodeFast(header, event, SCHEMA_VERSION);
   } catch (e) {
-    if (e !== FALLBACK) throw e;
-    return { bytes, envelope: decodeEnvelope(bytes) };
+    if (e !== FALLBACK) throw new EventCodecError('MTEPERM_EVENT_FIELD', (e as Error).message);
+    // The general path: protobufjs' bytes (or the error) and a real decode of them.
+    bytes = encodeGeneral(header, event);
+    out.bytes = bytes;
+    out.envelope = decodeEnvelope(bytes);
+    return;
   }
-  // encodeEnvelope checked the header: seq and causation are bigints in range, vm and vcpu integers.
-  const envelope = Object.freeze({
+  out.bytes = bytes;
+  if (header.schema !== undefined && header.schema !== SCHEMA_VERSION) {
+    out.envelope = decodeEnvelope(bytes);
+    return;
+  }
+  // The fast path checked the header: seq and causation are bigints in range, vm and vcpu integers;
+  // it built the body decoding would give while writing it.
+  out.envelope = Object.freeze({
     seq: header.seq,
     vm: header.vm >>> 0,
     vcpu: header.vcpu | 0,
     causation: header.causation,
     schema: SCHEMA_VERSION,
     type: event.type,
-    data,
+    data: lastData(),
   }) as Envelope;
-  return { bytes, envelope };
 }
 
 function encodeGeneral(header: Omit<EventHeader, 'schema'> & { readonly schema?: number }, event: MteEvent): Uint8Array {

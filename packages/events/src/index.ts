@@ -3,7 +3,8 @@ export { KERNEL_PROFILES, isKernelProfile } from './kernel-profile';
 export type { KernelProfile } from './kernel-profile';
 export { EventCodecError } from './errors';
 export type { EventCodecErrorCode } from './errors';
-export { encodeEnvelope, encodeEvent, decodeEnvelope, decodeEnvelopeAt, encodeAndDecodeEnvelope } from './codec';
+export { encodeEnvelope, encodeEvent, decodeEnvelope, decodeEnvelopeAt, encodeAndDecodeEnvelope, encodeAndDecodeEnvelopeInto } from './codec';
+export type { EncodedEnvelope } from './codec';
 export type { Envelope, EnvelopeOf, EventData, EventHeader } from './envelope';
 export {
   EVENT_TYPES,
