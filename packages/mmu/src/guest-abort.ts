@@ -42,6 +42,7 @@ const ESR_EC_IABT_CUR = 0x21n << 26n;
 const ESR_IL = 1n << 25n;
 const ESR_WNR = 1n << 6n;
 const DFSC_SEA = 0x10n;
+const PAGE_SIZE_BIG = BigInt(PAGE_SIZE);
 
 const done = (events: MteEvent[]): AbortDecision => ({ events, retry: false, retriedByPolicy: false });
 const fail = (ipa: number, ret: number, reason: string): AbortDecision =>
@@ -56,7 +57,7 @@ const fail = (ipa: number, ret: number, reason: string): AbortDecision =>
  */
 export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: readonly FaultPolicy[], chain: ChainOptions = {}): AbortDecision {
   const isWrite = WRITE_OPS.has(abort.op);
-  if (abort.ipa >= 2 ** state.ipaBits) {
+  if (abort.ipa >= state.ipaLimit()) {
     // Between the VM's IPA size and the PA range: kvm_handle_guest_abort injects an external abort
     // (a prefetch abort for an instruction fetch) instead of looking for a memslot.
     const ipa = abort.ipaExact ?? BigInt(abort.ipa);
@@ -168,15 +169,14 @@ function decideTagAccess(state: MmuState, abort: GuestAbort, slot: MemslotView |
 }
 
 function decideTranslation(state: MmuState, abort: GuestAbort, slot: MemslotView, device: boolean, isWrite: boolean): AbortDecision {
-  const events: MteEvent[] = [];
+  // Arrays are built as literals of their final length: push on an empty array reserves 17 slots.
   const writable = !(slot.flags & KVM_MEM_READONLY);
   const exec = abort.op === 'exec';
   if (device) {
     // Rows 2, 4, 7: device memory is Device-nGnRE, never tagged and never NoTagAccess.
     const size = mappingSize(slot, abort.ipa);
     const ipa = Math.floor(abort.ipa / size) * size;
-    events.push(mapRequest(ipa, slot.host.base + (ipa - slot.base), size, 'device_ngnre', false, writable, false));
-    return { events, retry: true, retriedByPolicy: false };
+    return { events: [mapRequest(ipa, slot.host.base + (ipa - slot.base), size, 'device_ngnre', false, writable, false)], retry: true, retriedByPolicy: false };
   }
   let noTagAccess = false;
   const page = pageOf(abort.ipa);
@@ -191,18 +191,28 @@ function decideTranslation(state: MmuState, abort: GuestAbort, slot: MemslotView
   }
   // A NoTagAccess block must not swallow a page a policy gave tag storage, nor a tagged block an
   // untagged page: such blocks are mapped page by page.
-  const size = mappingSize(slot, abort.ipa, (block, sz) => blockHasTagStoragePage(state, block, sz) && (noTagAccess || !slot.vma.mte_allowed));
+  // Without tag storage given out no block can swallow such a page: no check to build.
+  const avoid = state.tagStoragePages.size === 0 ? undefined : (block: number, sz: number) => blockHasTagStoragePage(state, block, sz) && (noTagAccess || !slot.vma.mte_allowed);
+  const size = mappingSize(slot, abort.ipa, avoid);
   const ipa = Math.floor(abort.ipa / size) * size;
   const pa = slot.host.base + (ipa - slot.base);
-  if (state.kvmHasMte && !noTagAccess) {
-    // Row 3: clear tags once per host page before the guest can see them (PG_mte_tagged).
+  // Dirty logging maps read faults read-only so the first write can be tracked.
+  const w = writable && (isWrite || !(slot.flags & 1));
+  let events: MteEvent[];
+  if (!state.kvmHasMte || noTagAccess) {
+    events = [mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec)];
+  } else if (size === PAGE_SIZE) {
+    // Row 3: clear tags once per host page before the guest can see them (PG_mte_tagged). One page
+    // is one range or none: what untaggedRanges gives, without its arrays.
+    const map = mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec);
+    events = slot.host.isTagged(pa) ? [map] : [{ type: 'TagsSanitised', data: { pa: BigInt(pa), size: PAGE_SIZE_BIG } }, map];
+  } else {
+    events = [];
     for (const [start, len] of slot.host.untaggedRanges(pa, size)) {
       events.push({ type: 'TagsSanitised', data: { pa: BigInt(start), size: BigInt(len) } });
     }
+    events.push(mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec));
   }
-  // Dirty logging maps read faults read-only so the first write can be tracked.
-  const w = writable && (isWrite || !(slot.flags & 1));
-  events.push(mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec));
   return { events, retry: true, retriedByPolicy: false };
 }
 

@@ -4,6 +4,7 @@ import { KVM_MEM_LOG_DIRTY_PAGES } from './mmu-state';
 export const PAGE_SIZE = 0x1000;
 export const PMD_SIZE = 0x20_0000; // 2 MiB, level-2 block
 export const PUD_SIZE = 0x4000_0000; // 1 GiB, level-1 block
+const BLOCK_SIZES: readonly number[] = [PUD_SIZE, PMD_SIZE]; // largest first
 
 /**
  * Largest backing page size the host VMA offers (user_mem_abort's vma_pagesize, DOMAIN B §4.1):
@@ -33,7 +34,7 @@ function backingMaxSize(m: MemslotView): number {
 export function mappingSize(m: MemslotView, ipa: number, avoid?: (blockIpa: number, size: number) => boolean): number {
   if (m.flags & KVM_MEM_LOG_DIRTY_PAGES) return PAGE_SIZE;
   const max = backingMaxSize(m);
-  for (const size of [PUD_SIZE, PMD_SIZE]) {
+  for (const size of BLOCK_SIZES) {
     if (size > max) continue;
     const block = Math.floor(ipa / size) * size;
     if (block < m.base || block + size > m.base + m.size) continue;

@@ -8,8 +8,12 @@ import { MmuState } from './mmu-state';
 /** A fault that keeps coming back after this many fixes is a bug in the model, not a guest loop. */
 export const MAX_FAULTS_PER_ACCESS = 8;
 
+/** A vCPU's access being handled; one record per vCPU, reused from access to access. */
 interface InFlight {
-  readonly request: EventData<'AccessRequested'>;
+  readonly vcpu: number;
+  /** An access is in flight (a retired record stays for the vCPU's next access). */
+  active: boolean;
+  request: EventData<'AccessRequested'>;
   faults: number;
   /** seq of the map/relax request whose completion retries the access. */
   awaiting: bigint;
@@ -43,7 +47,27 @@ const FOLDED: readonly MteEventType[] = [
 export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
   const state = new MmuState();
   const policies = options.policies ?? [];
-  const inFlight = new Map<number, InFlight>();
+  const chain = options.policyBudgetMs === undefined ? {} : { budgetMs: options.policyBudgetMs };
+  const byVcpu = new Map<number, InFlight>();
+  // The same records as an array: the completion handlers scan it without a Map iterator.
+  const records: InFlight[] = [];
+  // Handlers never nest (the bus queues what they publish) and the bus reads the context during
+  // publish: one object serves every event the adapter publishes.
+  const ctx = { vm: 0, vcpu: 0, causation: 0n };
+  const contextOf = (vm: number, vcpu: number, causation: bigint): typeof ctx => {
+    ctx.vm = vm;
+    ctx.vcpu = vcpu;
+    ctx.causation = causation;
+    return ctx;
+  };
+  const active = (vcpu: number): InFlight | undefined => {
+    const r = byVcpu.get(vcpu);
+    return r !== undefined && r.active ? r : undefined;
+  };
+  const retire = (r: InFlight): void => {
+    r.active = false;
+    r.awaiting = 0n;
+  };
 
   const fold = (e: Envelope): void => state.evolve(e);
   for (const t of FOLDED) if (t !== 'MemslotRegistered') bus.subscribe('mmu', t, fold);
@@ -60,20 +84,31 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
   bus.subscribe('mmu', 'AccessRequested', (e) => {
     if (e.data.level !== 1) return;
     // Our own retry continues the same access (and its fault count); anything else starts afresh.
-    if (inFlight.get(e.vcpu)?.retrySeq === e.seq) return;
-    inFlight.set(e.vcpu, { request: e.data, faults: 0, awaiting: 0n, retrySeq: 0n });
+    let r = byVcpu.get(e.vcpu);
+    if (r !== undefined && r.active && r.retrySeq === e.seq) return;
+    if (r === undefined) {
+      r = { vcpu: e.vcpu, active: true, request: e.data, faults: 0, awaiting: 0n, retrySeq: 0n };
+      byVcpu.set(e.vcpu, r);
+      records.push(r);
+      return;
+    }
+    r.active = true;
+    r.request = e.data;
+    r.faults = 0;
+    r.awaiting = 0n;
+    r.retrySeq = 0n;
   });
 
   bus.subscribe('mmu', 'Stage2FaultTaken', (e) => {
     state.evolve(e);
-    const access = inFlight.get(e.vcpu);
+    const access = active(e.vcpu);
     if (access === undefined) return;
     access.faults++;
     if (access.faults > MAX_FAULTS_PER_ACCESS) {
-      inFlight.delete(e.vcpu);
+      retire(access);
       bus.publish(
         { type: 'KvmRunFailed', data: { gpa: e.data.ipa, ret: -EFAULT, reason: `access faulted ${MAX_FAULTS_PER_ACCESS} times without progress` } },
-        { vm: e.vm, vcpu: e.vcpu, causation: e.seq },
+        contextOf(e.vm, e.vcpu, e.seq),
       );
       return;
     }
@@ -81,21 +116,30 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
       state,
       { vcpu: e.vcpu, ipa: Number(e.data.ipa), ipaExact: e.data.ipa, kind: e.data.kind, level: e.data.level, tagAccess: e.data.tag_access, op: e.data.op, esr: e.data.esr, faultSeq: e.seq },
       policies,
-      options.policyBudgetMs === undefined ? {} : { budgetMs: options.policyBudgetMs },
+      chain,
     );
+    const events = decision.events;
     let last = 0n;
-    for (const ev of decision.events) last = bus.publish(ev, { vm: e.vm, vcpu: e.vcpu, causation: e.seq }).seq;
+    for (let i = 0; i < events.length; i++) last = bus.publish(events[i]!, contextOf(e.vm, e.vcpu, e.seq)).seq;
     if (decision.retry) access.awaiting = last;
-    else inFlight.delete(e.vcpu);
+    else retire(access);
   });
 
-  const retry = (e: EnvelopeOf<'Stage2Mapped'> | EnvelopeOf<'Stage2Relaxed'>): void => {
-    for (const [vcpu, access] of inFlight) {
-      if (access.awaiting === 0n || e.causation !== access.awaiting) continue;
-      access.awaiting = 0n;
-      access.retrySeq = bus.publish({ type: 'AccessRequested', data: access.request }, { vm: e.vm, vcpu, causation: e.seq }).seq;
-      return;
+  // `awaiting` is the seq of one published request, so at most one record matches.
+  const awaitingOf = (causation: bigint): InFlight | undefined => {
+    if (causation === 0n) return undefined;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (r.active && r.awaiting === causation) return r;
     }
+    return undefined;
+  };
+
+  const retry = (e: EnvelopeOf<'Stage2Mapped'> | EnvelopeOf<'Stage2Relaxed'>): void => {
+    const access = awaitingOf(e.causation);
+    if (access === undefined) return;
+    access.awaiting = 0n;
+    access.retrySeq = bus.publish({ type: 'AccessRequested', data: access.request }, contextOf(e.vm, access.vcpu, e.seq)).seq;
   };
   bus.subscribe('mmu', 'Stage2Mapped', retry);
   bus.subscribe('mmu', 'Stage2Relaxed', retry);
@@ -103,20 +147,19 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
   // pgtable refused what we asked for: KVM_RUN fails with its errno (e.g. -EINVAL from
   // stage2_set_prot_attr), as user_mem_abort propagates it.
   bus.subscribe('mmu', 'Stage2RequestRefused', (e) => {
-    for (const [vcpu, access] of inFlight) {
-      if (access.awaiting === 0n || e.causation !== access.awaiting) continue;
-      inFlight.delete(vcpu);
-      bus.publish(
-        { type: 'KvmRunFailed', data: { gpa: access.request.gpa, ret: e.data.ret, reason: `stage-2 ${e.data.request} refused: ${e.data.code}` } },
-        { vm: e.vm, vcpu, causation: e.seq },
-      );
-      return;
-    }
+    const access = awaitingOf(e.causation);
+    if (access === undefined) return;
+    retire(access);
+    bus.publish(
+      { type: 'KvmRunFailed', data: { gpa: access.request.gpa, ret: e.data.ret, reason: `stage-2 ${e.data.request} refused: ${e.data.code}` } },
+      contextOf(e.vm, access.vcpu, e.seq),
+    );
   });
 
   // The access is over once it completed or the VMM / guest got something.
   const finish = (e: Envelope): void => {
-    inFlight.delete(e.vcpu);
+    const r = byVcpu.get(e.vcpu);
+    if (r !== undefined) retire(r);
   };
   bus.subscribe('mmu', 'AccessCompleted', finish);
   return state;

@@ -38,6 +38,18 @@ export class MmuState {
   /** Guest pages (IPA >> 12) that a policy gave tag storage (DOMAIN A.2.7). */
   readonly tagStoragePages = new Set<number>();
   private readonly hostMemory = new HostMemory();
+  // 2 ** ipaBits for the fault path, recomputed only when ipaBits changes (it is a plain field).
+  private limitBits = -1;
+  private limit = 0;
+
+  /** 2^ipaBits: the first IPA outside the VM's IPA space. */
+  ipaLimit(): number {
+    if (this.limitBits !== this.ipaBits) {
+      this.limitBits = this.ipaBits;
+      this.limit = 2 ** this.ipaBits;
+    }
+    return this.limit;
+  }
 
   /** kvm_has_mte(kvm) (DOMAIN B §3.1). */
   get kvmHasMte(): boolean {

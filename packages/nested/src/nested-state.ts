@@ -48,7 +48,7 @@ interface VmNested {
 
 export class NestedState {
   host: Stage2Host & { readonly nv: boolean } = { fwb: false, mtePerm: false, nv: false };
-  /** L0's stage 2 per VM, mirrored from pgtable's events. */
+  /** L0's stage 2 per VM, mirrored from pgtable's events on an NV host (nothing reads it elsewhere). */
   readonly l0 = new Stage2State();
   private readonly vms = new Map<number, VmNested>();
 
@@ -122,7 +122,9 @@ export class NestedState {
       case 'Stage2Unmapped':
       case 'Stage2Relaxed':
       case 'Stage2BlockSplit':
-        this.l0.evolve(e);
+        // Only guest hypervisors walk the mirror, and without NV no vCPU gets EL2 (a run probes
+        // the host once, before any VM): skip the copy of every L0 leaf then.
+        if (this.host.nv) this.l0.evolve(e);
         return;
       default:
         return;

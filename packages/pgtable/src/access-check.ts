@@ -48,12 +48,43 @@ export type AccessOutcome =
       readonly tagAccess: boolean;
     };
 
+// ESR_EL2 bigints by (kind, level, instruction, WnR, TagAccess): few distinct values, built once each.
+const ESR_CACHE = new Map<number, bigint>();
+const KIND_INDEX: Readonly<Record<FaultKind, number>> = { translation: 0, access_flag: 1, permission: 2 };
+
+function esrOf(kind: FaultKind, level: number, instruction: boolean, wnr: boolean, tagAccess: boolean): bigint {
+  // level is a walk level (0..3) in practice; any other number still gets its own key.
+  const key = (((level * 4 + KIND_INDEX[kind]) * 2 + (instruction ? 1 : 0)) * 2 + (wnr ? 1 : 0)) * 2 + (tagAccess ? 1 : 0);
+  let esr = ESR_CACHE.get(key);
+  if (esr === undefined) {
+    esr = esrToBigInt(encodeEsr({ kind, level, instruction, wnr, tagAccess }));
+    ESR_CACHE.set(key, esr);
+  }
+  return esr;
+}
+
+// Per MemAttr encoding and host (FWB, FEAT_MTE_PERM): bit 0 NoTagAccess, bit 1 Normal WB; -1 not yet decoded.
+const ATTR_FLAGS = new Int8Array(64).fill(-1);
+const ATTR_NO_TAG_ACCESS = 1;
+const ATTR_NORMAL_WB = 2;
+
+function attrFlags(bits: number, fwb: boolean, mtePerm: boolean): number {
+  const key = (fwb ? 32 : 0) | (mtePerm ? 16 : 0) | bits;
+  let f = ATTR_FLAGS[key]!;
+  if (f < 0) {
+    const attr = decodeMemAttr(bits, { fwb, mtePerm });
+    f = (memAttrNoTagAccess(attr) ? ATTR_NO_TAG_ACCESS : 0) | (memTypeOf(attr) === 'normal_wb' ? ATTR_NORMAL_WB : 0);
+    ATTR_FLAGS[key] = f;
+  }
+  return f;
+}
+
 function fault(kind: FaultKind, level: number, instruction: boolean, wnr: boolean, tagAccess: boolean): AccessOutcome {
   const w = instruction ? false : wnr;
   return {
     kind,
     level,
-    esr: esrToBigInt(encodeEsr({ kind, level, instruction, wnr: w, tagAccess })),
+    esr: esrOf(kind, level, instruction, w, tagAccess),
     fsc: faultStatusCode(kind, level),
     instruction,
     wnr: w,
@@ -73,9 +104,10 @@ export function checkAccess(walk: WalkResult, access: Stage2Access): AccessOutco
   const allowed = effect.needs === 'r' ? (lo & S2AP_R) !== 0 : effect.needs === 'w' ? (lo & S2AP_W) !== 0 : (hi & XN_HI) === 0;
   if (!allowed) return fault('permission', level, instruction, isWrite, false);
 
-  const attr = decodeMemAttr((lo & MEMATTR_MASK) >>> MEMATTR_SHIFT, { fwb: walk.fwb, mtePerm: walk.mtePerm });
-  const noTagAccess = memAttrNoTagAccess(attr);
-  const tagged = !noTagAccess && memTypeOf(attr) === 'normal_wb';
+  // decodeMemAttr reads a missing mtePerm as true.
+  const flags = attrFlags((lo & MEMATTR_MASK) >>> MEMATTR_SHIFT, !!walk.fwb, walk.mtePerm ?? true);
+  const noTagAccess = (flags & ATTR_NO_TAG_ACCESS) !== 0;
+  const tagged = !noTagAccess && (flags & ATTR_NORMAL_WB) !== 0;
   const s1Tagged = (access.s1 ?? 'tagged') === 'tagged';
   const tcfNone = (access.tcf ?? 'sync') === 'none';
   // The op reads or writes allocation tags: explicit tag accesses always; tag-checked ones unless

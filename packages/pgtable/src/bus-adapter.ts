@@ -4,7 +4,7 @@
  * Published Stage2* events are exactly what `Stage2State.evolve` needs to rebuild the tables.
  */
 import type { EventBus, PublishContext } from '@mteperm/bus';
-import type { Envelope, EnvelopeOf } from '@mteperm/events';
+import type { AccessOp, Envelope, EnvelopeOf, MemType, S1Attr, Tcf } from '@mteperm/events';
 import { LEVEL_SIZE, descToBigInt } from './descriptor';
 import { checkAccess } from './access-check';
 import type { PgtableError } from './errors';
@@ -12,23 +12,51 @@ import type { Stage2Observer, WalkResult } from './stage2-page-table';
 import { Stage2State } from './stage2-state';
 
 const SUBSCRIBER = 'pgtable';
+const LEVEL_SIZE_BIG: readonly bigint[] = LEVEL_SIZE.map((s) => BigInt(s));
 
-function contextOf(envelope: Envelope): PublishContext {
-  return { vm: envelope.vm, vcpu: envelope.vcpu, causation: envelope.seq };
+/** The context of what the adapter publishes while handling one event; one per adapter, set per event. */
+interface HandlerContext {
+  vm: number;
+  vcpu: number;
+  causation: bigint;
 }
 
-/** Turns table operations into Stage2BlockSplit / Stage2Unmapped (break) / Stage2Mapped events. */
-function publishingObserver(bus: EventBus, context: PublishContext): Stage2Observer {
-  return {
-    split: (ipa, level) => bus.publish({ type: 'Stage2BlockSplit', data: { ipa: BigInt(ipa), level } }, context),
-    broke: (ipa, level) =>
-      bus.publish({ type: 'Stage2Unmapped', data: { ipa: BigInt(ipa), size: BigInt(LEVEL_SIZE[level]!) } }, context),
-    leaf: (ipa, level, lo, hi) =>
-      bus.publish(
-        { type: 'Stage2Mapped', data: { ipa: BigInt(ipa), size: BigInt(LEVEL_SIZE[level]!), level, desc: descToBigInt(lo, hi) } },
-        context,
-      ),
-  };
+function setContext(ctx: HandlerContext, envelope: Envelope): HandlerContext {
+  ctx.vm = envelope.vm;
+  ctx.vcpu = envelope.vcpu;
+  ctx.causation = envelope.seq;
+  return ctx;
+}
+
+/**
+ * Turns table operations into Stage2BlockSplit / Stage2Unmapped (break) / Stage2Mapped events.
+ * Reused for every request: handlers never nest (the bus queues what they publish) and the bus
+ * reads the context during `publish`.
+ */
+class PublishingObserver implements Stage2Observer {
+  readonly ctx: HandlerContext = { vm: 0, vcpu: 0, causation: 0n };
+  // Consecutive leaves mostly share the high half (attributes, OA[47:32]): its bigint is kept.
+  private hi = 0;
+  private hiBig = 0n;
+
+  constructor(private readonly bus: EventBus) {}
+
+  split(ipa: number, level: number): void {
+    this.bus.publish({ type: 'Stage2BlockSplit', data: { ipa: BigInt(ipa), level } }, this.ctx);
+  }
+
+  broke(ipa: number, level: number): void {
+    this.bus.publish({ type: 'Stage2Unmapped', data: { ipa: BigInt(ipa), size: LEVEL_SIZE_BIG[level]! } }, this.ctx);
+  }
+
+  leaf(ipa: number, level: number, lo: number, hi: number): void {
+    if (hi !== this.hi) {
+      this.hi = hi;
+      this.hiBig = BigInt(hi >>> 0) << 32n;
+    }
+    const desc = this.hiBig | BigInt(lo >>> 0);
+    this.bus.publish({ type: 'Stage2Mapped', data: { ipa: BigInt(ipa), size: LEVEL_SIZE_BIG[level]!, level, desc } }, this.ctx);
+  }
 }
 
 function publishRefusal(bus: EventBus, request: string, ipa: bigint, size: bigint, error: PgtableError, context: PublishContext): void {
@@ -39,21 +67,39 @@ function publishRefusal(bus: EventBus, request: string, ipa: bigint, size: bigin
 export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2State()): { state: Stage2State; detach: () => void } {
   const fold = (e: Envelope): void => state.evolve(e);
   const walkResults = new Map<number, WalkResult>(); // reused per VM: walks do not allocate
+  const observer = new PublishingObserver(bus);
+  // Handlers run one at a time: one context, access and protection object serve them all.
+  const ctx = observer.ctx;
+  const access: { ipa: number; op: AccessOp; tcf: Tcf | undefined; s1: S1Attr | undefined } = { ipa: 0, op: 'read', tcf: undefined, s1: undefined };
+  const prot: { memType: MemType; noTagAccess: boolean; r: boolean; w: boolean; x: boolean; sw: number | undefined } = {
+    memType: 'normal_wb',
+    noTagAccess: false,
+    r: false,
+    w: false,
+    x: false,
+    sw: undefined,
+  };
 
   const onMap = (e: EnvelopeOf<'Stage2MapRequested'>): void => {
     const table = state.table(e.vm);
     if (table === undefined) return;
     const d = e.data;
-    const ctx = contextOf(e);
-    const r = table.map(Number(d.ipa), Number(d.pa), Number(d.size), { memType: d.mem_type, noTagAccess: d.no_tag_access, r: d.r, w: d.w, x: d.x, sw: d.sw }, publishingObserver(bus, ctx));
-    if (!r.ok) publishRefusal(bus, 'map', d.ipa, d.size, r.error, ctx);
+    setContext(ctx, e);
+    prot.memType = d.mem_type;
+    prot.noTagAccess = d.no_tag_access;
+    prot.r = d.r;
+    prot.w = d.w;
+    prot.x = d.x;
+    prot.sw = d.sw;
+    const error = table.mapProt(Number(d.ipa), Number(d.pa), Number(d.size), prot, observer);
+    if (error !== undefined) publishRefusal(bus, 'map', d.ipa, d.size, error, ctx);
   };
 
   const onUnmap = (e: EnvelopeOf<'Stage2UnmapRequested'>): void => {
     const table = state.table(e.vm);
     if (table === undefined) return;
-    const ctx = contextOf(e);
-    const r = table.unmap(Number(e.data.ipa), Number(e.data.size), publishingObserver(bus, ctx));
+    setContext(ctx, e);
+    const r = table.unmap(Number(e.data.ipa), Number(e.data.size), observer);
     if (r.ok) bus.publish({ type: 'Stage2Unmapped', data: { ipa: e.data.ipa, size: e.data.size } }, ctx);
     else publishRefusal(bus, 'unmap', e.data.ipa, e.data.size, r.error, ctx);
   };
@@ -61,7 +107,7 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
   const onRelax = (e: EnvelopeOf<'Stage2RelaxRequested'>): void => {
     const table = state.table(e.vm);
     if (table === undefined) return;
-    const ctx = contextOf(e);
+    setContext(ctx, e);
     const r = table.relax(Number(e.data.ipa), { r: e.data.r, w: e.data.w, x: e.data.x, sw: e.data.sw });
     if (r.ok) {
       const { base, level, lo, hi } = r.value;
@@ -80,8 +126,12 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
     if (w === undefined) walkResults.set(e.vm, (w = table.createWalkResult()));
     const ipa = Number(e.data.gpa);
     table.walk(ipa, w);
-    const outcome = checkAccess(w, { ipa, op: e.data.op, tcf: e.data.tcf, s1: e.data.s1 });
-    const ctx = contextOf(e);
+    access.ipa = ipa;
+    access.op = e.data.op;
+    access.tcf = e.data.tcf;
+    access.s1 = e.data.s1;
+    const outcome = checkAccess(w, access);
+    setContext(ctx, e);
     if (outcome.kind === 'ok') {
       bus.publish({ type: 'AccessCompleted', data: { gpa: e.data.gpa, op: e.data.op, pa: BigInt(outcome.pa), tags_ignored: outcome.tagsIgnored } }, ctx);
     } else {

@@ -35,6 +35,18 @@ import { startLevelFor, type StartLevel } from './vtcr';
 const WORDS_PER_TABLE = 1024; // 512 entries × 2 halves
 const MAX_OA = 2 ** 48; // OA[47:12] without LPA2
 const INV_1G = 2 ** -30;
+// Cache slots for encoded protections: memory type (3) × NoTagAccess × R × W × X × SW (16).
+const PROT_KEYS = 3 * 2 * 2 * 2 * 2 * 16;
+
+/** Index of `prot` in the encoding cache, or -1 for what is never cached (refusable SW bits, unknown type). */
+function protKey(prot: Stage2Prot): number {
+  const sw = prot.sw ?? 0;
+  if (!(Number.isInteger(sw) && sw >= 0 && sw <= 15)) return -1;
+  const t = prot.memType === 'normal_wb' ? 0 : prot.memType === 'normal_nc' ? 1 : prot.memType === 'device_ngnre' ? 2 : -1;
+  if (t < 0) return -1;
+  // Truthiness, as encodeLeafAttrs reads the flags.
+  return ((((t * 2 + (prot.noTagAccess ? 1 : 0)) * 2 + (prot.r ? 1 : 0)) * 2 + (prot.w ? 1 : 0)) * 2 + (prot.x ? 1 : 0)) * 16 + sw;
+}
 
 /** Receives what a table operation did, in order; the bus adapter turns these into events. */
 export interface Stage2Observer {
@@ -91,6 +103,10 @@ export interface Stage2PageTableOptions extends Stage2Host {
   readonly initialTables?: number;
 }
 
+function mapWhere(ipa: number, pa: number, size: number): string {
+  return `map ipa 0x${ipa.toString(16)} pa 0x${pa.toString(16)} size 0x${size.toString(16)}`;
+}
+
 export class Stage2PageTable {
   readonly ipaBits: number;
   readonly startLevel: number;
@@ -111,6 +127,8 @@ export class Stage2PageTable {
   private highWater: number;
   private freeList: number[] = [];
   private tablesInUse: number;
+  /** Accepted encodings by `protKey`: the host is fixed per table and a run uses few protections. */
+  private readonly protCache: (S2Result<LeafAttrs> | undefined)[] = new Array<S2Result<LeafAttrs> | undefined>(PROT_KEYS).fill(undefined);
 
   /** Creates a table, or refuses an IPA size the 4 KiB granule cannot express without LPA2 (-EINVAL). */
   static create(options: Stage2PageTableOptions): S2Result<Stage2PageTable> {
@@ -143,7 +161,15 @@ export class Stage2PageTable {
 
   /** Encodes a protection for this table's host (stage2_set_prot_attr, DOMAIN B §4.3). */
   encodeProt(prot: Stage2Prot): S2Result<LeafAttrs> {
-    return encodeLeafAttrs(prot, this);
+    const key = protKey(prot);
+    if (key < 0) return encodeLeafAttrs(prot, this);
+    let r = this.protCache[key];
+    if (r === undefined) {
+      r = encodeLeafAttrs(prot, this);
+      // Refusals are not kept: each carries its own PgtableError.
+      if (r.ok) this.protCache[key] = r;
+    }
+    return r;
   }
 
   // ------------------------------------------------------------------ walk
@@ -195,13 +221,23 @@ export class Stage2PageTable {
    * first so the rest keeps its mapping (and its NoTagAccess, DOMAIN A.2.4).
    */
   map(ipa: number, pa: number, size: number, prot: Stage2Prot, observer?: Stage2Observer): S2Result<MapStats> {
-    const attrs = encodeLeafAttrs(prot, this);
+    const attrs = this.encodeProt(prot);
     if (!attrs.ok) return attrs;
     const bad = this.checkMapRange(ipa, pa, size);
     if (bad !== undefined) return bad;
     const stats: MapStats = { leaves: 0, breaks: 0, permUpdates: 0, splits: 0 };
     this.mapChecked(ipa, pa, size, attrs.value, observer, stats);
     return okResult(stats);
+  }
+
+  /** `map` without the counts, for the bus adapter's hot path: the refusal, or undefined once mapped. */
+  mapProt(ipa: number, pa: number, size: number, prot: Stage2Prot, observer?: Stage2Observer): PgtableError | undefined {
+    const attrs = this.encodeProt(prot);
+    if (!attrs.ok) return attrs.error;
+    const bad = this.checkMapRange(ipa, pa, size);
+    if (bad !== undefined) return bad.error;
+    this.mapChecked(ipa, pa, size, attrs.value, observer, undefined);
+    return undefined;
   }
 
   /**
@@ -216,13 +252,12 @@ export class Stage2PageTable {
   }
 
   private checkMapRange(ipa: number, pa: number, size: number): { readonly ok: false; readonly error: PgtableError } | undefined {
-    // Messages are built only on refusal: this check runs on every hot-path map.
-    const where = (): string => `map ipa 0x${ipa.toString(16)} pa 0x${pa.toString(16)} size 0x${size.toString(16)}`;
+    // Messages are built only on refusal (mapWhere): this check runs on every hot-path map.
     if (ipa % PAGE_SIZE !== 0 || pa % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0 || !(size > 0) || !(ipa >= 0) || !(pa >= 0)) {
-      return refused('MTEPERM_S2_ALIGN', `${where()}: not whole 4 KiB granules`);
+      return refused('MTEPERM_S2_ALIGN', `${mapWhere(ipa, pa, size)}: not whole 4 KiB granules`);
     }
-    if (ipa + size > this.ipaLimit) return refused('MTEPERM_S2_RANGE', `${where()}: beyond the ${this.ipaBits}-bit IPA space`);
-    if (pa + size > MAX_OA) return refused('MTEPERM_S2_PA', `${where()}: does not fit OA[47:12]`);
+    if (ipa + size > this.ipaLimit) return refused('MTEPERM_S2_RANGE', `${mapWhere(ipa, pa, size)}: beyond the ${this.ipaBits}-bit IPA space`);
+    if (pa + size > MAX_OA) return refused('MTEPERM_S2_PA', `${mapWhere(ipa, pa, size)}: does not fit OA[47:12]`);
     return undefined;
   }
 

@@ -11,24 +11,37 @@ export interface PolicyContextFacts {
 }
 
 // Views have no prototype: a plugin cannot reach Object.prototype through them and pollute it.
-function frozen<T extends object>(fields: T): T {
+// Copied straight into the prototype-less object: no intermediate spread (views are built per fault).
+function frozenCopy<T extends object>(fields: T): T {
   return Object.freeze(Object.assign(Object.create(null) as object, fields) as T);
 }
 
 /** A deep-frozen, prototype-less copy of `fault`, safe to hand to plugins. */
 export function freezeFault(fault: TagAccessFault): TagAccessFault {
-  return frozen({ ...fault, memslot: frozen({ ...fault.memslot }), stage2: frozen({ ...fault.stage2 }) });
+  // Same keys in the same order as `{ ...fault, memslot: …, stage2: … }`.
+  const view = Object.assign(Object.create(null) as object, fault) as { -readonly [K in keyof TagAccessFault]: TagAccessFault[K] };
+  view.memslot = frozenCopy(fault.memslot);
+  view.stage2 = frozenCopy(fault.stage2);
+  return Object.freeze(view);
 }
 
 /** The frozen `ctx` of one decision. Its functions answer from `facts`, never from plugin input. */
 export function policyContext(facts: PolicyContextFacts): FaultPolicyContext {
   const remaining = facts.tagPoolRemaining;
   const has = facts.hasTagStorage;
-  const tagStorage: TagStorageView = frozen({
-    remaining,
-    allocatedPages: facts.tagPagesAllocated ?? 0,
-    canAllocate: (pages = 1) => Number.isInteger(pages) && pages > 0 && pages <= remaining,
-    hasTagStorage: (ipa: bigint) => typeof ipa === 'bigint' && has !== undefined && has(ipa),
-  });
-  return frozen({ kernel: facts.kernel, tagPoolRemaining: remaining, faultsSeen: facts.faultsSeen, tagStorage });
+  const tagStorage = Object.create(null) as { -readonly [K in keyof TagStorageView]: TagStorageView[K] };
+  tagStorage.remaining = remaining;
+  tagStorage.allocatedPages = facts.tagPagesAllocated ?? 0;
+  // Bound to names first: functions stored by member assignment would get no `name`.
+  const canAllocate = (pages = 1): boolean => Number.isInteger(pages) && pages > 0 && pages <= remaining;
+  const hasTagStorage = (ipa: bigint): boolean => typeof ipa === 'bigint' && has !== undefined && has(ipa);
+  tagStorage.canAllocate = canAllocate;
+  tagStorage.hasTagStorage = hasTagStorage;
+  Object.freeze(tagStorage);
+  const ctx = Object.create(null) as { -readonly [K in keyof FaultPolicyContext]: FaultPolicyContext[K] };
+  ctx.kernel = facts.kernel;
+  ctx.tagPoolRemaining = remaining;
+  ctx.faultsSeen = facts.faultsSeen;
+  ctx.tagStorage = tagStorage;
+  return Object.freeze(ctx);
 }

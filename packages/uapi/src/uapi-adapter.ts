@@ -43,6 +43,7 @@ function u64(n: bigint, what: string): bigint {
 
 /** The events the uapi state is a fold of. */
 const FOLDED = ['RunStarted', 'HostCpusProbed', 'VmCreated', 'CapabilityEnabled', 'MemslotRegistered', 'VcpuCreated', 'MemoryFaultExit', 'MmioExit'] as const;
+const FOLDED_TYPES: ReadonlySet<string> = new Set(FOLDED);
 
 /**
  * The KVM API on the bus. Each ioctl is a plain call; the decision is published as an event and
@@ -192,7 +193,7 @@ export class UapiAdapter {
   }
 
   private exit(outcome: KvmRunOutcome, ipa: bigint, reason: string, ctx: CallContext & { readonly vcpu: number }): KvmRunOutcome {
-    this.publish(outcomeEvent(outcome, ipa, reason), { ...ctx, vm: this.vmOrNone(ctx) });
+    this.publish(outcomeEvent(outcome, ipa, reason), { vm: this.vmOrNone(ctx), vcpu: ctx.vcpu, causation: ctx.causation });
     return outcome;
   }
 
@@ -209,8 +210,12 @@ export class UapiAdapter {
 
   private publish(event: MteEvent, ctx: CallContext): void {
     if (this.bus === undefined) throw new UapiError('MTEPERM_UAPI_NO_VM', 'this adapter has no bus: it can only replay events');
-    const envelope = this.bus.publish(event, { vm: ctx.vm ?? 0, ...(ctx.vcpu === undefined ? {} : { vcpu: ctx.vcpu }), ...(ctx.causation === undefined ? {} : { causation: ctx.causation }) });
-    if ((FOLDED as readonly string[]).includes(envelope.type) && this.lastDelivered < envelope.seq) {
+    // Keys only when given, as before; built without spreads (exits are published per fault).
+    const context: { vm: number; vcpu?: number; causation?: bigint } = { vm: ctx.vm ?? 0 };
+    if (ctx.vcpu !== undefined) context.vcpu = ctx.vcpu;
+    if (ctx.causation !== undefined) context.causation = ctx.causation;
+    const envelope = this.bus.publish(event, context);
+    if (FOLDED_TYPES.has(envelope.type) && this.lastDelivered < envelope.seq) {
       this.apply(envelope);
       this.foldedEarly.add(envelope.seq);
     }

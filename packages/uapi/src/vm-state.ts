@@ -60,9 +60,20 @@ export function initialUapiState(kernel: KernelProfile = DEFAULT_KERNEL_PROFILE)
   return { kernel, host: undefined, vms: new Map() };
 }
 
+// Written out rather than spread: exits fold on the fault path, and a spread copies key by key.
+function withVcpus(vm: VmState, vcpus: ReadonlyMap<number, VcpuState>): VmState {
+  return { ipaBits: vm.ipaBits, mteEnabled: vm.mteEnabled, mtePermEnabled: vm.mtePermEnabled, vcpus, memslots: vm.memslots, setup: vm.setup };
+}
+
 function withVcpu(vm: VmState, id: number, f: (v: VcpuState | undefined) => VcpuState | undefined): VmState {
   const next = f(vm.vcpus.get(id));
-  return next === undefined ? vm : { ...vm, vcpus: new Map(vm.vcpus).set(id, next) };
+  return next === undefined ? vm : withVcpus(vm, new Map(vm.vcpus).set(id, next));
+}
+
+/** The vCPU's state after an exit; an unknown vCPU leaves the VM as is. */
+function withExit(vm: VmState, id: number, exit: KvmRunExit): VmState {
+  const v = vm.vcpus.get(id);
+  return v === undefined ? vm : withVcpus(vm, new Map(vm.vcpus).set(id, { el2: v.el2, exit }));
 }
 
 /** Folds one VM-scoped event into that VM (events that do not change a VM leave it as is). */
@@ -104,12 +115,12 @@ export function evolveVm(vm: VmState, event: MteEvent, vcpu: number): VmState {
         gpa: d.gpa,
         size: d.size,
       };
-      return withVcpu(vm, vcpu, (v) => (v === undefined ? undefined : { ...v, exit }));
+      return withExit(vm, vcpu, exit);
     }
     case 'MmioExit': {
       const d = event.data;
       const exit: KvmRunExit = { reason: 'KVM_EXIT_MMIO', exit_reason: KVM_EXIT_MMIO, phys_addr: d.phys_addr, len: d.len, is_write: d.is_write };
-      return withVcpu(vm, vcpu, (v) => (v === undefined ? undefined : { ...v, exit }));
+      return withExit(vm, vcpu, exit);
     }
     default:
       // KvmRunFailed leaves kvm_run stale (DOMAIN B §3.3); refusals and queries change nothing.
@@ -130,7 +141,7 @@ export function evolve(state: UapiState, e: Envelope): UapiState {
       const vm = state.vms.get(e.vm);
       if (vm === undefined) return state;
       const next = evolveVm(vm, e, e.vcpu);
-      return next === vm ? state : { ...state, vms: new Map(state.vms).set(e.vm, next) };
+      return next === vm ? state : { kernel: state.kernel, host: state.host, vms: new Map(state.vms).set(e.vm, next) };
     }
   }
 }

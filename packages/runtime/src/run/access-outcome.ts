@@ -16,6 +16,16 @@ type Outcome = Record<string, unknown>;
 const OK: Outcome = Object.freeze({ outcome: 'ok' });
 const RETRIED: Outcome = Object.freeze({ outcome: 'retried' });
 
+/**
+ * The `access` step's result (CONTRACT §3 key order). The shared outcomes, nearly every step of a
+ * long run, get one plain literal instead of a copy of their keys.
+ */
+export function accessResult(index: number, vcpu: number, gpa: string, access: string, outcome: Outcome): Record<string, unknown> & { index: number; op: string } {
+  if (outcome === OK) return { index, op: 'access', vcpu, gpa, access, outcome: 'ok' };
+  if (outcome === RETRIED) return { index, op: 'access', vcpu, gpa, access, outcome: 'retried' };
+  return { index, op: 'access', vcpu, gpa, access, ...outcome };
+}
+
 /** The outcome a terminal event gives an access, or undefined when the event ends nothing. */
 function outcomeOf(e: Envelope, level: 1 | 2, retried: boolean): Outcome | undefined {
   switch (e.type) {

@@ -9,7 +9,7 @@ import { logSink, openLogWriter } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/mmu';
 import { resolvePolicies } from '../policy/resolve-policies';
 import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
-import { AccessOutcomeWatcher, errnoOf } from './access-outcome';
+import { AccessOutcomeWatcher, accessResult, errnoOf } from './access-outcome';
 import { composeLiveModel } from './compose';
 import type { Model } from './compose';
 import { hex } from './hex';
@@ -123,8 +123,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
             { vm, vcpu: step.vcpu },
           ),
         );
-        // One literal and one spread: the hot path of long runs (spreads of spreads are slow in V8).
-        return { index: step.index, op: 'access', vcpu: step.vcpu, gpa: hex(step.gpa), access: step.access, ...outcome };
+        return accessResult(step.index, step.vcpu, hex(step.gpa), step.access, outcome);
       }
       case 'migrate': {
         const target = probeHostCpus(cpusOf(step.to, `steps[${step.index}].migrate.to.cpus`));

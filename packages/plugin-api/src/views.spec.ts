@@ -1,0 +1,53 @@
+import { freezeFault, policyContext } from './views';
+import type { TagAccessFault } from './types';
+
+const fault = (): TagAccessFault => ({
+  vcpu: 1,
+  ipa: 0x1000_0040n,
+  op: 'stg',
+  esr: 0x0000_0200_9200_004fn,
+  memslot: { slot: 1, guest_phys_addr: 0x1000_0000n, memory_size: 0x100_0000n, flags: 0 },
+  backing: 'vfio-bar-wb',
+  stage2: { level: 3 },
+  nesting_level: 1,
+});
+
+describe('plugin views (ARCHITECTURE "Fault-policy plugins": frozen, prototype-less copies)', () => {
+  it('freezeFault copies every level into frozen objects without a prototype, keys in order', () => {
+    const input = fault();
+    const v = freezeFault(input);
+    for (const o of [v, v.memslot, v.stage2]) {
+      expect(Object.getPrototypeOf(o)).toBeNull();
+      expect(Object.isFrozen(o)).toBe(true);
+    }
+    expect(v).not.toBe(input);
+    expect(v.memslot).not.toBe(input.memslot);
+    expect(v.stage2).not.toBe(input.stage2);
+    expect(Object.keys(v)).toEqual(['vcpu', 'ipa', 'op', 'esr', 'memslot', 'backing', 'stage2', 'nesting_level']);
+    expect(Object.keys(v.memslot)).toEqual(['slot', 'guest_phys_addr', 'memory_size', 'flags']);
+    expect({ ...v, memslot: { ...v.memslot }, stage2: { ...v.stage2 } }).toEqual(input);
+  });
+
+  it('freezeFault keeps extra keys, and a fault without memslot / stage2 gets empty frozen ones at the end', () => {
+    const v = freezeFault({ vcpu: 0, extra: 'x' } as unknown as TagAccessFault);
+    expect(Object.keys(v)).toEqual(['vcpu', 'extra', 'memslot', 'stage2']);
+    expect(Object.keys(v.memslot)).toEqual([]);
+    expect(Object.isFrozen(v.stage2) && Object.getPrototypeOf(v.stage2) === null).toBe(true);
+  });
+
+  it('policyContext: frozen, prototype-less, keys in order, named functions answering from the facts', () => {
+    const pages = new Set([0x1_0000n]); // IPA 0x1000_0000 >> 12
+    const ctx = policyContext({ kernel: 'v2', tagPoolRemaining: 2, faultsSeen: 5, tagPagesAllocated: 3, hasTagStorage: (ipa) => pages.has(ipa >> 12n) });
+    for (const o of [ctx, ctx.tagStorage]) {
+      expect(Object.getPrototypeOf(o)).toBeNull();
+      expect(Object.isFrozen(o)).toBe(true);
+    }
+    expect(Object.keys(ctx)).toEqual(['kernel', 'tagPoolRemaining', 'faultsSeen', 'tagStorage']);
+    expect(Object.keys(ctx.tagStorage)).toEqual(['remaining', 'allocatedPages', 'canAllocate', 'hasTagStorage']);
+    expect([ctx.kernel, ctx.tagPoolRemaining, ctx.faultsSeen, ctx.tagStorage.remaining, ctx.tagStorage.allocatedPages]).toEqual(['v2', 2, 5, 2, 3]);
+    expect([ctx.tagStorage.canAllocate.name, ctx.tagStorage.hasTagStorage.name]).toEqual(['canAllocate', 'hasTagStorage']);
+    expect([ctx.tagStorage.canAllocate(), ctx.tagStorage.canAllocate(2), ctx.tagStorage.canAllocate(3), ctx.tagStorage.canAllocate(1.5)]).toEqual([true, true, false, false]);
+    expect([ctx.tagStorage.hasTagStorage(0x1000_0040n), ctx.tagStorage.hasTagStorage(0x40n), ctx.tagStorage.hasTagStorage(0x1000_0040 as unknown as bigint)]).toEqual([true, false, false]);
+    expect(policyContext({ kernel: 'v1', tagPoolRemaining: 0, faultsSeen: 0 }).tagStorage.allocatedPages).toBe(0);
+  });
+});
