@@ -179,7 +179,7 @@ describe('decideGuestAbort: translation faults (DOMAIN B §5.4 decision table)',
 describe('decideGuestAbort: permission faults (DOMAIN B §5.4 row 8, A.2.4)', () => {
   it('relaxes W on a write fault without touching tags or NoTagAccess', () => {
     const d = decideGuestAbort(given({ slots: [BAR_WB] }), abort(0x1000_1000, 'write', { kind: 'permission' }), []);
-    expect(d.events).toEqual([{ type: 'Stage2RelaxRequested', data: { ipa: 0x1000_1000n, r: true, w: true, x: false, sw: 0 } }]);
+    expect(d.events).toEqual([{ type: 'Stage2RelaxRequested', data: { ipa: 0x1000_1000n, r: true, w: true, x: false, sw: 0, retry_access: true } }]);
     expect(d.retry).toBe(true);
   });
 });

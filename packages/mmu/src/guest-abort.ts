@@ -22,7 +22,7 @@ export interface GuestAbort {
   readonly faultSeq: bigint;
 }
 
-/** What handling the abort decided: events to publish, in order, and whether to retry the access once they are applied. */
+/** What handling the abort decided: events to publish, in order, and whether the access is retried (its last event is then a map or relax request marked retry_access). */
 export interface AbortDecision {
   readonly events: MteEvent[];
   /** Retry the access after the last map/relax request here completes. */
@@ -90,7 +90,7 @@ export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: r
         {
           type: 'Stage2RelaxRequested',
           // Relax only adds what the faulting access needs: W for a write, X for an exec.
-          data: { ipa: BigInt(pageOf(abort.ipa)), r: true, w: isWrite, x: abort.op === 'exec', sw: 0 },
+          data: { ipa: BigInt(pageOf(abort.ipa)), r: true, w: isWrite, x: abort.op === 'exec', sw: 0, retry_access: true },
         },
       ],
       retry: true,
@@ -230,5 +230,6 @@ function pageOf(ipa: number): number {
 }
 
 function mapRequest(ipa: number, pa: number, size: number, memType: EventData<'Stage2MapRequested'>['mem_type'], noTagAccess: boolean, w: boolean, x: boolean): MteEvent {
-  return { type: 'Stage2MapRequested', data: { ipa: BigInt(ipa), pa: BigInt(pa), size: BigInt(size), mem_type: memType, no_tag_access: noTagAccess, r: true, w, x, sw: 0 } };
+  // Every map the fault path asks for resumes the faulting access (the guest re-executes it).
+  return { type: 'Stage2MapRequested', data: { ipa: BigInt(ipa), pa: BigInt(pa), size: BigInt(size), mem_type: memType, no_tag_access: noTagAccess, r: true, w, x, sw: 0, retry_access: true } };
 }

@@ -1,5 +1,5 @@
 import type { EventBus } from '@mteperm/bus';
-import type { Envelope, EnvelopeOf, EventData, MteEventType } from '@mteperm/events';
+import type { Envelope, EventData, MteEventType } from '@mteperm/events';
 import { EFAULT } from './errno';
 import type { FaultPolicy } from '@mteperm/plugin-api';
 import { decideGuestAbort } from './guest-abort';
@@ -15,10 +15,8 @@ interface InFlight {
   active: boolean;
   request: EventData<'AccessRequested'>;
   faults: number;
-  /** seq of the map/relax request whose completion retries the access. */
+  /** seq of the map/relax request (marked retry_access) the access now waits on; 0n for none. */
   awaiting: bigint;
-  /** seq of the AccessRequested this adapter published as the retry. */
-  retrySeq: bigint;
 }
 
 export interface MmuOptions {
@@ -41,8 +39,9 @@ const FOLDED: readonly MteEventType[] = [
 /**
  * Attaches the stage-2 fault path to a bus: folds the VM's configuration from the events of
  * cpufeature, uapi and pgtable; on each `Stage2FaultTaken` of the VM's own guest (level 1) it
- * decides and publishes what KVM does; after the map or relax it asked for completes it retries
- * the access by publishing the same `AccessRequested` again, caused by the completion.
+ * decides and publishes what KVM does. A map or relax it asks for is marked `retry_access`: pgtable
+ * re-executes the vCPU's access once it is applied (the guest resuming), so the access goes on
+ * with the next Stage2FaultTaken (counted here) or ends with AccessCompleted.
  */
 export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
   const state = new MmuState();
@@ -83,20 +82,18 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
 
   bus.subscribe('mmu', 'AccessRequested', (e) => {
     if (e.data.level !== 1) return;
-    // Our own retry continues the same access (and its fault count); anything else starts afresh.
-    let r = byVcpu.get(e.vcpu);
-    if (r !== undefined && r.active && r.retrySeq === e.seq) return;
+    // A new access (re-executions after a fix are pgtable's, with no AccessRequested of their own).
+    const r = byVcpu.get(e.vcpu);
     if (r === undefined) {
-      r = { vcpu: e.vcpu, active: true, request: e.data, faults: 0, awaiting: 0n, retrySeq: 0n };
-      byVcpu.set(e.vcpu, r);
-      records.push(r);
+      const fresh: InFlight = { vcpu: e.vcpu, active: true, request: e.data, faults: 0, awaiting: 0n };
+      byVcpu.set(e.vcpu, fresh);
+      records.push(fresh);
       return;
     }
     r.active = true;
     r.request = e.data;
     r.faults = 0;
     r.awaiting = 0n;
-    r.retrySeq = 0n;
   });
 
   bus.subscribe('mmu', 'Stage2FaultTaken', (e) => {
@@ -134,15 +131,6 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
     }
     return undefined;
   };
-
-  const retry = (e: EnvelopeOf<'Stage2Mapped'> | EnvelopeOf<'Stage2Relaxed'>): void => {
-    const access = awaitingOf(e.causation);
-    if (access === undefined) return;
-    access.awaiting = 0n;
-    access.retrySeq = bus.publish({ type: 'AccessRequested', data: access.request }, contextOf(e.vm, access.vcpu, e.seq)).seq;
-  };
-  bus.subscribe('mmu', 'Stage2Mapped', retry);
-  bus.subscribe('mmu', 'Stage2Relaxed', retry);
 
   // pgtable refused what we asked for: KVM_RUN fails with its errno (e.g. -EINVAL from
   // stage2_set_prot_attr), as user_mem_abort propagates it.

@@ -49,6 +49,35 @@ describe('pgtable on the bus', () => {
     ]);
   });
 
+  it('re-executes the vCPU\'s access after a map or relax marked retry_access, caused by the event that fixed it', () => {
+    const { bus, seen } = setup();
+    // vCPU 0 writes an unmapped page: translation fault (ESR_EL2 DFSC level 1, WnR).
+    const acc = bus.publish({ type: 'AccessRequested', data: { step: 7, gpa: 0x4000_0008n, op: 'write', level: 1, tcf: 'sync', s1: 'tagged' } }, { vm: 1, vcpu: 0 });
+    // vCPU 1 has an access of its own pending: it must not be the one re-executed.
+    bus.publish({ type: 'AccessRequested', data: { step: 8, gpa: 0x5000_0000n, op: 'read', level: 1, tcf: 'sync', s1: 'tagged' } }, { vm: 1, vcpu: 1 });
+    const fault = seen.find((e) => e.type === 'Stage2FaultTaken' && e.causation === acc.seq)!;
+    // Mapped read-only (dirty logging): the re-executed write takes a permission fault (DFSC 0b001111, WnR).
+    const req = bus.publish(map(0x4000_0000n, 0x8_0000_0000n, 0x1000n, { w: false, retry_access: true }), { vm: 1, vcpu: 0, causation: fault.seq });
+    const mapped = seen.find((e) => e.type === 'Stage2Mapped' && e.causation === req.seq)!;
+    const rerun = seen.filter((e) => e.seq > mapped.seq);
+    expect(rerun.map((e) => ({ type: e.type, vcpu: e.vcpu, causation: e.causation, data: e.data }))).toEqual([
+      { type: 'Stage2FaultTaken', vcpu: 0, causation: mapped.seq, data: { ipa: 0x4000_0008n, esr: 0x9200_004fn, kind: 'permission', level: 3, tag_access: false, op: 'write' } },
+    ]);
+    // Relaxing W with retry_access: the write completes, caused by Stage2Relaxed.
+    const relax = bus.publish({ type: 'Stage2RelaxRequested', data: { ipa: 0x4000_0000n, r: true, w: true, x: false, sw: 0, retry_access: true } }, { vm: 1, vcpu: 0, causation: rerun[0]!.seq });
+    const relaxed = seen.find((e) => e.type === 'Stage2Relaxed' && e.causation === relax.seq)!;
+    expect(seen.at(-1)).toEqual(
+      expect.objectContaining({ type: 'AccessCompleted', vcpu: 0, causation: relaxed.seq, data: { gpa: 0x4000_0008n, op: 'write', pa: 0x8_0000_0008n, tags_ignored: false } }),
+    );
+    // Without the mark, or when the request is refused, nothing is re-executed.
+    const n = seen.length;
+    bus.publish(map(0x4000_1000n, 0x8_0000_1000n, 0x1000n), { vm: 1, vcpu: 0 });
+    expect(seen.slice(n).map((e) => e.type)).toEqual(['Stage2MapRequested', 'Stage2Mapped']);
+    const m = seen.length;
+    bus.publish({ type: 'Stage2RelaxRequested', data: { ipa: 0x4000_0000n, r: true, w: true, x: false, sw: 1, retry_access: true } }, { vm: 1, vcpu: 0 });
+    expect(seen.slice(m).map((e) => e.type)).toEqual(['Stage2RelaxRequested', 'Stage2RequestRefused']);
+  });
+
   it('refuses NoTagAccess on a host without FEAT_MTE_PERM with Stage2RequestRefused -22 (DOMAIN B §4.3)', () => {
     const { bus, seen } = setup(true, false);
     bus.publish(map(0x1000_0000n, 0x8_0000_0000n, 0x1000n, { no_tag_access: true }), { vm: 1 });

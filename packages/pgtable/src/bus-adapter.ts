@@ -1,10 +1,12 @@
 /**
  * The pgtable package on the bus: folds host and VM events into `Stage2State`, serves stage-2 map /
  * unmap / relax requests and level-1 guest accesses, and publishes the outcomes with causation.
- * Published Stage2* events are exactly what `Stage2State.evolve` needs to rebuild the tables.
+ * A map or relax marked `retry_access` re-executes the requesting vCPU's last level-1 access once
+ * applied (the guest resuming after the fault was fixed). Published Stage2* events are exactly
+ * what `Stage2State.evolve` needs to rebuild the tables.
  */
 import type { EventBus, PublishContext } from '@mteperm/bus';
-import type { AccessOp, Envelope, EnvelopeOf, MemType, S1Attr, Tcf } from '@mteperm/events';
+import type { AccessOp, Envelope, EnvelopeOf, EventData, MemType, S1Attr, Tcf } from '@mteperm/events';
 import { LEVEL_SIZE, descToBigInt } from './descriptor';
 import { checkAccess } from './access-check';
 import type { PgtableError } from './errors';
@@ -12,6 +14,7 @@ import type { Stage2Observer, WalkResult } from './stage2-page-table';
 import { Stage2State } from './stage2-state';
 
 const SUBSCRIBER = 'pgtable';
+type AccessData = EventData<'AccessRequested'>;
 const LEVEL_SIZE_BIG: readonly bigint[] = LEVEL_SIZE.map((s) => BigInt(s));
 
 /** The context of what the adapter publishes while handling one event; one per adapter, set per event. */
@@ -41,12 +44,15 @@ class PublishingObserver implements Stage2Observer {
 
   constructor(private readonly bus: EventBus) {}
 
+  /** seq of the last event published for the current request (the request's own seq before any). */
+  last = 0n;
+
   split(ipa: number, level: number): void {
-    this.bus.publish({ type: 'Stage2BlockSplit', data: { ipa: BigInt(ipa), level } }, this.ctx);
+    this.last = this.bus.publish({ type: 'Stage2BlockSplit', data: { ipa: BigInt(ipa), level } }, this.ctx).seq;
   }
 
   broke(ipa: number, level: number): void {
-    this.bus.publish({ type: 'Stage2Unmapped', data: { ipa: BigInt(ipa), size: LEVEL_SIZE_BIG[level]! } }, this.ctx);
+    this.last = this.bus.publish({ type: 'Stage2Unmapped', data: { ipa: BigInt(ipa), size: LEVEL_SIZE_BIG[level]! } }, this.ctx).seq;
   }
 
   leaf(ipa: number, level: number, lo: number, hi: number): void {
@@ -55,7 +61,7 @@ class PublishingObserver implements Stage2Observer {
       this.hiBig = BigInt(hi >>> 0) << 32n;
     }
     const desc = this.hiBig | BigInt(lo >>> 0);
-    this.bus.publish({ type: 'Stage2Mapped', data: { ipa: BigInt(ipa), size: LEVEL_SIZE_BIG[level]!, level, desc } }, this.ctx);
+    this.last = this.bus.publish({ type: 'Stage2Mapped', data: { ipa: BigInt(ipa), size: LEVEL_SIZE_BIG[level]!, level, desc } }, this.ctx).seq;
   }
 }
 
@@ -80,11 +86,15 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
     sw: undefined,
   };
 
+  // Each vCPU's last level-1 access, per VM: what a request marked retry_access re-executes.
+  const pending = new Map<number, Map<number, AccessData>>();
+
   const onMap = (e: EnvelopeOf<'Stage2MapRequested'>): void => {
     const table = state.table(e.vm);
     if (table === undefined) return;
     const d = e.data;
     setContext(ctx, e);
+    observer.last = e.seq;
     prot.memType = d.mem_type;
     prot.noTagAccess = d.no_tag_access;
     prot.r = d.r;
@@ -93,6 +103,7 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
     prot.sw = d.sw;
     const error = table.mapProt(Number(d.ipa), Number(d.pa), Number(d.size), prot, observer);
     if (error !== undefined) publishRefusal(bus, 'map', d.ipa, d.size, error, ctx);
+    else if (d.retry_access === true) resume(e, observer.last);
   };
 
   const onUnmap = (e: EnvelopeOf<'Stage2UnmapRequested'>): void => {
@@ -111,44 +122,63 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
     const r = table.relax(Number(e.data.ipa), { r: e.data.r, w: e.data.w, x: e.data.x, sw: e.data.sw });
     if (r.ok) {
       const { base, level, lo, hi } = r.value;
-      bus.publish({ type: 'Stage2Relaxed', data: { ipa: BigInt(base), level, desc: descToBigInt(lo, hi) } }, ctx);
+      const relaxed = bus.publish({ type: 'Stage2Relaxed', data: { ipa: BigInt(base), level, desc: descToBigInt(lo, hi) } }, ctx);
+      if (e.data.retry_access === true) resume(e, relaxed.seq);
     } else {
       publishRefusal(bus, 'relax', e.data.ipa, 0x1000n, r.error, ctx);
     }
   };
 
-  const onAccess = (e: EnvelopeOf<'AccessRequested'>): void => {
-    // Level-2 (nested guest) accesses go through the shadow stage 2 (packages/nested).
-    if (e.data.level !== 1) return;
-    const table = state.table(e.vm);
+  /** Walks the access and publishes AccessCompleted or Stage2FaultTaken, caused by `causation`. */
+  const perform = (vm: number, vcpu: number, d: AccessData, causation: bigint): void => {
+    const table = state.table(vm);
     if (table === undefined) return;
-    let w = walkResults.get(e.vm);
-    if (w === undefined) walkResults.set(e.vm, (w = table.createWalkResult()));
-    const ipa = Number(e.data.gpa);
+    let w = walkResults.get(vm);
+    if (w === undefined) walkResults.set(vm, (w = table.createWalkResult()));
+    const ipa = Number(d.gpa);
     table.walk(ipa, w);
     access.ipa = ipa;
-    access.op = e.data.op;
-    access.tcf = e.data.tcf;
-    access.s1 = e.data.s1;
+    access.op = d.op;
+    access.tcf = d.tcf;
+    access.s1 = d.s1;
     const outcome = checkAccess(w, access);
-    setContext(ctx, e);
+    ctx.vm = vm;
+    ctx.vcpu = vcpu;
+    ctx.causation = causation;
     if (outcome.kind === 'ok') {
-      bus.publish({ type: 'AccessCompleted', data: { gpa: e.data.gpa, op: e.data.op, pa: BigInt(outcome.pa), tags_ignored: outcome.tagsIgnored } }, ctx);
+      bus.publish({ type: 'AccessCompleted', data: { gpa: d.gpa, op: d.op, pa: BigInt(outcome.pa), tags_ignored: outcome.tagsIgnored } }, ctx);
     } else {
       bus.publish(
         {
           type: 'Stage2FaultTaken',
-          data: { ipa: e.data.gpa, esr: outcome.esr, kind: outcome.kind, level: outcome.level, tag_access: outcome.tagAccess, op: e.data.op },
+          data: { ipa: d.gpa, esr: outcome.esr, kind: outcome.kind, level: outcome.level, tag_access: outcome.tagAccess, op: d.op },
         },
         ctx,
       );
     }
   };
 
+  // The fault path fixed the stage 2 for this vCPU's access: the guest re-executes it (after the
+  // entry is in place, so the walk sees it), caused by the last event the request published.
+  const resume = (e: Envelope, causation: bigint): void => {
+    const d = pending.get(e.vm)?.get(e.vcpu);
+    if (d !== undefined) perform(e.vm, e.vcpu, d, causation);
+  };
+
+  const onAccess = (e: EnvelopeOf<'AccessRequested'>): void => {
+    // Level-2 (nested guest) accesses go through the shadow stage 2 (packages/nested).
+    if (e.data.level !== 1) return;
+    let byVcpu = pending.get(e.vm);
+    if (byVcpu === undefined) pending.set(e.vm, (byVcpu = new Map()));
+    byVcpu.set(e.vcpu, e.data);
+    perform(e.vm, e.vcpu, e.data, e.seq);
+  };
+
   const unsubscribe = [
     bus.subscribe(SUBSCRIBER, 'HostCpusProbed', fold),
     bus.subscribe(SUBSCRIBER, 'VmCreated', (e) => {
       walkResults.delete(e.vm);
+      pending.delete(e.vm);
       fold(e);
     }),
     bus.subscribe(SUBSCRIBER, 'Stage2MapRequested', onMap),

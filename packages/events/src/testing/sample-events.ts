@@ -58,14 +58,14 @@ export const SAMPLE_EVENTS: { readonly [K in MteEventType]: Extract<MteEvent, { 
   InjectedAbort: { type: 'InjectedAbort', data: { kind: 'sea', ipa: 0x10000040n, esr: 0x9600_0010n, target_level: 1 } },
   Stage2MapRequested: {
     type: 'Stage2MapRequested',
-    data: { ipa: 0x10000000n, pa: 0x8_0000_0000n, size: 0x1000n, mem_type: 'normal_wb', no_tag_access: true, r: true, w: true, x: false, sw: 0 },
+    data: { ipa: 0x10000000n, pa: 0x8_0000_0000n, size: 0x1000n, mem_type: 'normal_wb', no_tag_access: true, r: true, w: true, x: false, sw: 0, retry_access: true },
   },
   Stage2Mapped: { type: 'Stage2Mapped', data: { ipa: 0x10000000n, size: 0x1000n, level: 3, desc: 0x0040_0008_0000_07fbn } },
   Stage2Unmapped: { type: 'Stage2Unmapped', data: { ipa: 0x10000000n, size: 0x200000n } },
   Stage2Relaxed: { type: 'Stage2Relaxed', data: { ipa: 0x10000000n, level: 3, desc: 0x0000_0008_0000_07fbn } },
   Stage2BlockSplit: { type: 'Stage2BlockSplit', data: { ipa: 0x80000000n, level: 2 } },
   Stage2UnmapRequested: { type: 'Stage2UnmapRequested', data: { ipa: 0x80000000n, size: 0x200000n } },
-  Stage2RelaxRequested: { type: 'Stage2RelaxRequested', data: { ipa: 0x80001000n, r: true, w: true, x: false, sw: 0 } },
+  Stage2RelaxRequested: { type: 'Stage2RelaxRequested', data: { ipa: 0x80001000n, r: true, w: true, x: false, sw: 0, retry_access: true } },
   Stage2RequestRefused: {
     type: 'Stage2RequestRefused',
     data: { request: 'map', ipa: 0x10000000n, size: 0x1000n, ret: -22, code: 'MTEPERM_S2_PROT' },
