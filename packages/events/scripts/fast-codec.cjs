@@ -436,9 +436,14 @@ function rbytes(end) {
   }
 
   const fastBodies = bodies.filter((b) => fast.some((t) => t.name === b.type));
-  js.push('const WRITE = Object.assign(Object.create(null), {');
-  for (const b of fastBodies) js.push(`  ${b.type}: (d) => { ${varintBytes((b.id << 3) | 2).map((x) => `S[p++] = ${x};`).join(' ')} const at = p++ - sp; const c = ${b.type}_w(d, '${b.type}'); endDelim(at + sp); return c; },`);
-  js.push('});');
+  // One switch: each case calls its writer from a call site of its own (monomorphic, inlinable);
+  // a lookup table would make one call site see every writer.
+  js.push('function writeBody(type, d) {');
+  js.push('  switch (type) {');
+  for (const b of fastBodies) js.push(`    case '${b.type}': { ${varintBytes((b.id << 3) | 2).map((x) => `S[p++] = ${x};`).join(' ')} const at = p++ - sp; const c = ${b.type}_w(d, '${b.type}'); endDelim(at + sp); return c; }`);
+  js.push('    default: throw FALLBACK;');
+  js.push('  }');
+  js.push('}');
   js.push(`
 let written; // the canonical body of the last encodeFast
 /**
@@ -448,8 +453,8 @@ let written; // the canonical body of the last encodeFast
  * bytes would give, built in the same pass.
  */
 exports.encodeFast = function encodeFast(header, event, defaultSchema) {
-  const w = event !== null && typeof event === 'object' ? WRITE[event.type] : undefined;
-  if (w === undefined) throw FALLBACK;
+  // (an unknown type is writeBody's FALLBACK)
+  if (event === null || typeof event !== 'object') throw FALLBACK;
   const seq = header.seq;
   const vm = header.vm;
   const vcpu = header.vcpu;
@@ -465,7 +470,7 @@ exports.encodeFast = function encodeFast(header, event, defaultSchema) {
   if (vcpu !== 0) { S[p++] = 24; ws32(vcpu); }
   if (causation !== 0n) { S[p++] = 32; wu64(causation); }
   if (schema !== 0) { S[p++] = 40; wv32(schema); }
-  written = w(event.data);
+  written = writeBody(event.type, event.data);
   const n = p;
   // slice() copies into a fresh Uint8Array in one step: cheaper than Buffer.allocUnsafe and a loop
   const out = S.slice(0, n);
