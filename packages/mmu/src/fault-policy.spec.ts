@@ -128,8 +128,12 @@ describe('runPolicyChain: plugins cannot mutate what they are given', () => {
     expect(out.plugin).toBe('exit-to-vmm');
   });
 
-  it('views have no prototype to pollute', () => {
-    const proto = new Function('fault', 'ctx', 'return { kind: Object.getPrototypeOf(fault) === null && Object.getPrototypeOf(ctx.tagStorage) === null ? "pass" : "inject-sea" };') as FaultPolicy['decide'];
+  it('views give no way to Object.prototype to pollute', () => {
+    const proto = new Function(
+      'fault',
+      'ctx',
+      'const p = Object.getPrototypeOf(fault); return { kind: Object.isFrozen(p) && Object.getPrototypeOf(p) === null && Object.getPrototypeOf(ctx.tagStorage) === p && !(fault instanceof Object) ? "pass" : "inject-sea" };',
+    ) as FaultPolicy['decide'];
     expect(runPolicyChain([policy('proto', proto)], fault, facts()).decided).toEqual([{ plugin: 'proto', decision: 'pass' }]);
     const polluter = new Function('fault', 'fault.__proto__.polluted = 1; return { kind: "pass" };') as FaultPolicy['decide'];
     expect(runPolicyChain([policy('polluter', polluter)], fault, facts()).failures[0]?.reason).toBe('threw');

@@ -12,14 +12,28 @@ const fault = (): TagAccessFault => ({
   nesting_level: 1,
 });
 
-describe('plugin views (ARCHITECTURE "Fault-policy plugins": frozen, prototype-less copies)', () => {
-  it('freezeFault copies every level into frozen objects without a prototype, keys in order', () => {
+/** Nothing of Object.prototype is reachable: the one prototype is frozen, empty, and ends the chain. */
+function expectOutOfObjectPrototypeReach(o: object): void {
+  const proto = Object.getPrototypeOf(o) as object;
+  expect(proto).not.toBeNull();
+  expect(Object.getPrototypeOf(proto)).toBeNull();
+  expect(Object.isFrozen(proto) && Reflect.ownKeys(proto).length === 0).toBe(true);
+  expect('hasOwnProperty' in o || 'constructor' in o || '__proto__' in o).toBe(false);
+  // Writing through the prototype fails (strict mode): it cannot carry anything to other views.
+  expect(() => {
+    (proto as Record<string, unknown>)['polluted'] = true;
+  }).toThrow(TypeError);
+}
+
+describe('plugin views (ARCHITECTURE "Fault-policy plugins": frozen copies out of Object.prototype\'s reach)', () => {
+  it('freezeFault copies every level into frozen objects out of Object.prototype\'s reach, keys in order', () => {
     const input = fault();
     const v = freezeFault(input);
     for (const o of [v, v.memslot, v.stage2]) {
-      expect(Object.getPrototypeOf(o)).toBeNull();
+      expectOutOfObjectPrototypeReach(o);
       expect(Object.isFrozen(o)).toBe(true);
     }
+    expect(Object.getPrototypeOf(v)).toBe(Object.getPrototypeOf(v.memslot));
     expect(v).not.toBe(input);
     expect(v.memslot).not.toBe(input.memslot);
     expect(v.stage2).not.toBe(input.stage2);
@@ -32,14 +46,15 @@ describe('plugin views (ARCHITECTURE "Fault-policy plugins": frozen, prototype-l
     const v = freezeFault({ vcpu: 0, extra: 'x' } as unknown as TagAccessFault);
     expect(Object.keys(v)).toEqual(['vcpu', 'extra', 'memslot', 'stage2']);
     expect(Object.keys(v.memslot)).toEqual([]);
-    expect(Object.isFrozen(v.stage2) && Object.getPrototypeOf(v.stage2) === null).toBe(true);
+    expect(Object.isFrozen(v.stage2)).toBe(true);
+    expectOutOfObjectPrototypeReach(v.stage2);
   });
 
-  it('policyContext: frozen, prototype-less, keys in order, named functions answering from the facts', () => {
+  it('policyContext: frozen, out of Object.prototype\'s reach, keys in order, named functions answering from the facts', () => {
     const pages = new Set([0x1_0000n]); // IPA 0x1000_0000 >> 12
     const ctx = policyContext({ kernel: 'v2', tagPoolRemaining: 2, faultsSeen: 5, tagPagesAllocated: 3, hasTagStorage: (ipa) => pages.has(ipa >> 12n) });
     for (const o of [ctx, ctx.tagStorage]) {
-      expect(Object.getPrototypeOf(o)).toBeNull();
+      expectOutOfObjectPrototypeReach(o);
       expect(Object.isFrozen(o)).toBe(true);
     }
     expect(Object.keys(ctx)).toEqual(['kernel', 'tagPoolRemaining', 'faultsSeen', 'tagStorage']);
