@@ -84,6 +84,20 @@ describe('fast codec (generated): same bytes and objects as protobufjs', () => {
     }
   });
 
+  it('leaves an envelope larger than its 1 MiB scratch to protobufjs: same bytes, same envelope, and the next event is fast again', () => {
+    const h = { seq: 7n, vm: 1, vcpu: 0, causation: 6n };
+    const huge: MteEvent = { type: 'PluginFailed', data: { plugin: 'p', hook: 'decide', reason: 'threw', message: 'x'.repeat(1 << 20) } };
+    expect(() => encodeFast(h, huge, SCHEMA_VERSION)).toThrow(expect.objectContaining({ fallback: true }));
+    const bytes = encodeEnvelope(h, huge);
+    expect(bytes.length).toBeGreaterThan(1 << 20);
+    expect(Buffer.from(bytes).equals(protobufjsBytes(h, huge))).toBe(true);
+    const both = encodeAndDecodeEnvelope(h, huge);
+    expect(Buffer.from(both.bytes).equals(Buffer.from(bytes))).toBe(true);
+    expect(both.envelope.type === 'PluginFailed' && both.envelope.data.message.length).toBe(1 << 20);
+    const small = Buffer.from(encodeFast(h, SAMPLE_EVENTS.Stage2Mapped, SCHEMA_VERSION));
+    expect(small.toString('hex')).toBe(protobufjsBytes(h, SAMPLE_EVENTS.Stage2Mapped).toString('hex'));
+  });
+
   it('matches protobufjs for any field values (property)', () => {
     const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
     const s64 = fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n });
