@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import { formatTable, runBench } from './bench';
 import { busGroup, eventsGroup, logGroup, protobufGroup } from './figures';
 import { median } from './stats';
+import { revisitScenario } from './scenarios';
+import { runScenario } from '@mteperm/runtime';
 
 // Every figure CONTRACT §4 names, and the codec figures of issue 3.
 const REQUIRED = [
@@ -25,12 +27,25 @@ const REQUIRED = [
   'events.decode_per_s',
 ];
 // Figures that are not rates and have no reference (sizes and counts).
-const PLAIN = ['log.append_events_per_s', 'pipeline.events_per_fault', 'pipeline.accesses', 'replay.log_events', 'replay.small_log_events', 'replay.peak_rss_mb_1m', 'replay.peak_rss_mb_5m', 'pgtable.bytes_per_page'];
+const PLAIN = [
+  'log.append_events_per_s',
+  'pipeline.events_per_fault',
+  'pipeline.accesses',
+  'replay.log_events',
+  'replay.small_log_events',
+  'replay.peak_rss_mb_1m',
+  'replay.peak_rss_mb_5m',
+  'replay.same_state_peak_rss_mb_1m',
+  'replay.same_state_peak_rss_mb_5m',
+  'replay.same_state_log_events_1m',
+  'replay.same_state_log_events_5m',
+  'pgtable.bytes_per_page',
+];
 
 describe('bench document (CONTRACT §4)', () => {
   const tmpBefore = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('mteperm-bench-')));
   // Tiny counts, whole-pipeline runs in this process (the child processes need the built dist).
-  const doc = runBench({ quick: true, runs: 1, ops: 50, pipelineAccesses: 400, smallLogAccesses: 100, nestedAccesses: 100, pipelineRuns: 1, inProcess: true });
+  const doc = runBench({ quick: true, runs: 1, ops: 50, pipelineAccesses: 400, smallLogAccesses: 100, nestedAccesses: 100, sameStateAccesses: [300, 1500], pipelineRuns: 1, inProcess: true });
 
   it('has exactly the keys machine and figures, machine as {cpus, node, quick}', () => {
     expect(Object.keys(doc).sort()).toEqual(['figures', 'machine']);
@@ -67,6 +82,25 @@ describe('bench document (CONTRACT §4)', () => {
     expect(doc.figures['pipeline.events_per_fault']!.value).toBeGreaterThan(4);
     expect(doc.figures['pipeline.events_per_fault']!.value).toBeLessThan(8);
     expect(doc.figures['replay.log_events']!.value).toBeGreaterThan(400 * 4);
+  });
+
+  it('reports the replay of two logs over one state (here both all first touches: 5.5 events each)', () => {
+    const small = doc.figures['replay.same_state_log_events_1m']!.value;
+    const big = doc.figures['replay.same_state_log_events_5m']!.value;
+    expect(big - small).toBe((1500 - 300) * 5.5);
+    expect(doc.figures['replay.same_state_peak_rss_mb_5m']!.value).toBeGreaterThan(0);
+  });
+
+  it('revisits add 2.25 events each and leave the state as it was (hits: request, completion; BAR STG: fault, policy, exit)', () => {
+    const run = (accesses: number) => {
+      let events = 0;
+      const out = runScenario(revisitScenario(accesses, 16).scenario, { sink: () => events++ });
+      return { events, state: out.stateSha256, outcomes: out.result.steps.slice(-8).map((st) => st['outcome']) };
+    };
+    const [once, again] = [run(16), run(16 + 32)];
+    expect(again.events - once.events).toBe(32 * 2.25);
+    expect(again.state).toBe(once.state);
+    expect(again.outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'exit']);
   });
 
   it('serialises to JSON and back unchanged (one document on stdout)', () => {

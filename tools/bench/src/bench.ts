@@ -5,7 +5,7 @@ import { busGroup, eventsGroup, logGroup, protobufGroup } from './figures';
 import type { FigureGroup } from './figures';
 import { pgtableFigures } from './pgtable';
 import { median, nowNs } from './stats';
-import { inChild, replayLog, runNested, runPipeline } from './whole';
+import { inChild, replayLog, runNested, runPipeline, runRevisit } from './whole';
 import type { PipelineRun, ReplayRun } from './whole';
 
 /** The bench document, CONTRACT §4. */
@@ -30,6 +30,8 @@ export interface BenchOptions {
   readonly pipelineAccesses?: number;
   readonly smallLogAccesses?: number;
   readonly nestedAccesses?: number;
+  /** Accesses of the two same-state logs (revisitScenario): full 450 k / 2.25 M (≈ 1 M / 5 M events), quick 20 k / 100 k. */
+  readonly sameStateAccesses?: readonly [number, number];
   /** Runs of each whole-pipeline figure (default 3): each is a scenario of its own. */
   readonly pipelineRuns?: number;
   /** Measure pipeline, nested and replay in this process instead of one child process per run (tests: no dist needed). */
@@ -73,8 +75,8 @@ function wholePipeline(options: BenchOptions, dir: string): BenchDocument['figur
   const nested = options.nestedAccesses ?? (q ? 10_000 : 200_000);
   const runs = options.pipelineRuns ?? 3;
   const say = options.log ?? (() => {});
-  const pipeline = (what: 'pipeline' | 'nested', accesses: number, log?: string): PipelineRun => {
-    if (options.inProcess === true) return what === 'pipeline' ? runPipeline(accesses, log) : runNested(accesses, log);
+  const pipeline = (what: 'pipeline' | 'nested' | 'revisit', accesses: number, log?: string): PipelineRun => {
+    if (options.inProcess === true) return (what === 'pipeline' ? runPipeline : what === 'nested' ? runNested : runRevisit)(accesses, log);
     return inChild<PipelineRun>([what, String(accesses), ...(log === undefined ? [] : [log])]);
   };
   const replay = (log: string): ReplayRun => (options.inProcess === true ? replayLog(log) : inChild<ReplayRun>(['replay', log]));
@@ -97,6 +99,20 @@ function wholePipeline(options: BenchOptions, dir: string): BenchDocument['figur
     say(`replay run ${r + 1}/${runs}: ${rBig[r]!.events} events in ${rBig[r]!.seconds.toFixed(2)} s, peak ${rBig[r]!.peakRssMb.toFixed(0)} MiB; ${rSmall[r]!.events} events, peak ${rSmall[r]!.peakRssMb.toFixed(0)} MiB`);
     if (rBig[r]!.matches !== true || rSmall[r]!.matches !== true) throw new Error('bench replay: rebuilt state does not match the recorded state hash');
   }
+  // The same final state (8192 pages) under logs of ≈ 1 M and ≈ 5 M events (2.25 events per revisit).
+  const [flatSmall, flatBig] = options.sameStateAccesses ?? (q ? [20_000, 100_000] : [450_000, 2_250_000]);
+  const flatLogs = [path.join(dir, 'revisit-small.mtelog'), path.join(dir, 'revisit-big.mtelog')] as const;
+  pipeline('revisit', flatSmall, flatLogs[0]);
+  pipeline('revisit', flatBig, flatLogs[1]);
+  const rFlat: [ReplayRun[], ReplayRun[]] = [[], []];
+  for (let r = 0; r < runs; r++) {
+    for (const i of [0, 1] as const) {
+      const rr = replay(flatLogs[i]);
+      if (rr.matches !== true) throw new Error('bench replay: rebuilt state does not match the recorded state hash');
+      rFlat[i].push(rr);
+    }
+    say(`replay (same state) run ${r + 1}/${runs}: ${rFlat[0][r]!.events} events, peak ${rFlat[0][r]!.peakRssMb.toFixed(0)} MiB; ${rFlat[1][r]!.events} events, peak ${rFlat[1][r]!.peakRssMb.toFixed(0)} MiB`);
+  }
   const nr: PipelineRun[] = [];
   for (let r = 0; r < runs; r++) {
     nr.push(pipeline('nested', nested));
@@ -113,6 +129,10 @@ function wholePipeline(options: BenchOptions, dir: string): BenchDocument['figur
     'replay.peak_rss_mb_1m': { value: Math.round(median(rSmall.map((x) => x.peakRssMb))), unit: 'MiB' },
     'replay.peak_rss_mb_5m': { value: Math.round(median(rBig.map((x) => x.peakRssMb))), unit: 'MiB' },
     'replay.small_log_events': { value: rSmall[0]!.events, unit: 'events' },
+    'replay.same_state_peak_rss_mb_1m': { value: Math.round(median(rFlat[0].map((x) => x.peakRssMb))), unit: 'MiB' },
+    'replay.same_state_peak_rss_mb_5m': { value: Math.round(median(rFlat[1].map((x) => x.peakRssMb))), unit: 'MiB' },
+    'replay.same_state_log_events_1m': { value: rFlat[0][0]!.events, unit: 'events' },
+    'replay.same_state_log_events_5m': { value: rFlat[1][0]!.events, unit: 'events' },
     'nested.faults_per_s': { value: Math.round(median(nr.map((x) => x.faults / x.seconds))), unit: 'faults/s', reference: 'ref.protobuf_encode_decode_per_s' },
   };
 }

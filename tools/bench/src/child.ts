@@ -1,11 +1,12 @@
-import { replayLog, runNested, runPipeline } from './whole';
+import { replayLog, runNested, runPipeline, runRevisit } from './whole';
 
-// One measurement per process (see `inChild`): `child.js pipeline|nested <accesses> [log]` or
+// One measurement per process (see `inChild`): `child.js pipeline|nested|revisit <accesses> [log]` or
 // `child.js replay <log>`; prints one JSON line.
 const [what, a, b] = process.argv.slice(2);
 let out: unknown;
 if (what === 'pipeline') out = runPipeline(Number(a), b);
 else if (what === 'nested') out = runNested(Number(a), b);
+else if (what === 'revisit') out = runRevisit(Number(a), b);
 else if (what === 'replay') out = replayLog(a!);
 else throw new Error(`bench child: unknown measurement ${what}`);
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -92,3 +92,16 @@ export function nestedScenario(accesses: number): { scenario: Scenario; firstAcc
   for (let i = 0; i < accesses; i++) steps.push({ ...proto, index: steps.length, gpa: BigInt(i * 4096), access: i & 1 ? 'read' : 'write' });
   return { scenario: { ...base, steps }, firstAccess, lastAccess: steps.length - 1 };
 }
+
+/**
+ * `accesses` guest accesses that first touch `pages` pages of the pipelineScenario mix and then
+ * revisit them in turn (hits: AccessRequested + AccessCompleted; the BAR STG exits each time).
+ * Logs of any length over the same final state: what replay's memory should not grow with.
+ */
+export function revisitScenario(accesses: number, pages = 8192): { scenario: Scenario; firstAccess: number; lastAccess: number } {
+  const first = pipelineScenario(Math.min(pages, accesses));
+  const touched = first.scenario.steps.slice(first.firstAccess);
+  const steps: ScenarioStep[] = first.scenario.steps.slice();
+  for (let i = touched.length; i < accesses; i++) steps.push({ ...touched[i % touched.length]!, index: steps.length });
+  return { scenario: { ...first.scenario, steps }, firstAccess: first.firstAccess, lastAccess: steps.length - 1 };
+}

@@ -4,7 +4,7 @@ import type { Envelope } from '@mteperm/events';
 import { openLogWriter } from '@mteperm/log';
 import { rebuildFromLog, runScenario } from '@mteperm/runtime';
 import type { Scenario } from '@mteperm/runtime';
-import { nestedScenario, pipelineScenario } from './scenarios';
+import { nestedScenario, pipelineScenario, revisitScenario } from './scenarios';
 import { nowNs } from './stats';
 
 /** One run of a generated scenario through the whole pipeline. */
@@ -49,6 +49,12 @@ function timedRun(scenario: Scenario, first: number, last: number, faultType: En
 /** Runs `accesses` faulting accesses (pipelineScenario) with every event appended to a log at `logPath` (none: no log). */
 export function runPipeline(accesses: number, logPath?: string): PipelineRun {
   const { scenario, firstAccess, lastAccess } = pipelineScenario(accesses);
+  return timedRun(scenario, firstAccess, lastAccess, 'Stage2FaultTaken', logPath);
+}
+
+/** Runs `accesses` accesses over a fixed set of pages (revisitScenario), logged like runPipeline. */
+export function runRevisit(accesses: number, logPath?: string): PipelineRun {
+  const { scenario, firstAccess, lastAccess } = revisitScenario(accesses);
   return timedRun(scenario, firstAccess, lastAccess, 'Stage2FaultTaken', logPath);
 }
 
