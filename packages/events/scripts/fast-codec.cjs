@@ -163,9 +163,6 @@ function endDelim(at) {
   wv32(len);
   p = end;
 }
-function vsize(v) {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
 
 // Checks, with the messages of runtime.cjs.
 function cu64(v, where) {
@@ -201,10 +198,6 @@ function cenum(table, v, where) {
   const n = table.get(v);
   if (n === undefined) fail(where, \`one of \${[...table.keys()].join(', ')}\`, v);
   return n;
-}
-function ascii(s) {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) throw FALLBACK;
-  return s;
 }
 
 // ---------------------------------------------------------------- reading

@@ -29,12 +29,18 @@ export function encodeEnvelope(header: Omit<EventHeader, 'schema'> & { readonly 
   // The generated fast path writes the same bytes as protobufjs; it leaves anything unusual (a
   // non-ASCII string, an unknown event type) to the general path below, which also words errors.
   try {
-    return encodeFast(header, event, SCHEMA_VERSION);
+    const bytes = encodeFast(header, event, SCHEMA_VERSION);
+    fastTaken = true;
+    return bytes;
   } catch (e) {
     if (e !== FALLBACK) throw new EventCodecError('MTEPERM_EVENT_FIELD', (e as Error).message);
   }
+  fastTaken = false;
   return encodeGeneral(header, event);
 }
+
+// Whether the last encodeEnvelope took the fast path (whose lastData() is then the decoded body).
+let fastTaken = false;
 
 /**
  * Encodes one event and gives the envelope that decoding those bytes yields, without decoding them:
@@ -60,19 +66,10 @@ const EMPTY = new Uint8Array(0);
 
 /** `encodeAndDecodeEnvelope` writing its result into `out` (the bus reuses one: no allocation for it). */
 export function encodeAndDecodeEnvelopeInto(out: EncodedEnvelope, header: Omit<EventHeader, 'schema'> & { readonly schema?: number }, event: MteEvent): void {
-  let bytes: Uint8Array;
-  try {
-    bytes = encodeFast(header, event, SCHEMA_VERSION);
-  } catch (e) {
-    if (e !== FALLBACK) throw new EventCodecError('MTEPERM_EVENT_FIELD', (e as Error).message);
-    // The general path: protobufjs' bytes (or the error) and a real decode of them.
-    bytes = encodeGeneral(header, event);
-    out.bytes = bytes;
-    out.envelope = decodeEnvelope(bytes);
-    return;
-  }
+  const bytes = encodeEnvelope(header, event);
   out.bytes = bytes;
-  if (header.schema !== undefined && header.schema !== SCHEMA_VERSION) {
+  if (!fastTaken || (header.schema !== undefined && header.schema !== SCHEMA_VERSION)) {
+    // protobufjs wrote the bytes (or another schema was asked for): a real decode of them
     out.envelope = decodeEnvelope(bytes);
     return;
   }
