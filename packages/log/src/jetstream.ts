@@ -6,7 +6,7 @@ import { decodeEnvelope, EventCodecError, MIN_READABLE_SCHEMA_VERSION, SCHEMA_VE
 import type { Envelope } from '@mteperm/events';
 import { envelopeSeq } from './envelope-seq';
 import { LogError } from './errors';
-import { DEFAULT_MAX_RECORD_BYTES, KERNEL_PROFILES, LOG_FORMAT_VERSION } from './format';
+import { DEFAULT_MAX_RECORD_BYTES, KERNEL_PROFILES, LOG_FORMAT_VERSION, MIN_READABLE_FORMAT_VERSION } from './format';
 import type { KernelProfile, LogHeader } from './format';
 import { framedLength, frameRecord, logHeaderBytes, newLogHeader } from './log-digest';
 import type { NewLogHeader } from './log-digest';
@@ -658,7 +658,10 @@ function headerOf(h: MsgHdrs | undefined, where: string, streamSeq: number): Log
     return v;
   };
   const formatVersion = Number(get(SEGMENT_HEADERS.format));
-  if (formatVersion !== LOG_FORMAT_VERSION) throw new NatsLogError('MTEPERM_LOG_VERSION', `${at}: log format version ${get(SEGMENT_HEADERS.format)} is not one this build reads (${LOG_FORMAT_VERSION})`);
+  // Runs recorded as format 1 read as before: JetStream's end mark is the Mteperm-End header in both.
+  if (!(formatVersion >= MIN_READABLE_FORMAT_VERSION && formatVersion <= LOG_FORMAT_VERSION)) {
+    throw new NatsLogError('MTEPERM_LOG_VERSION', `${at}: log format version ${get(SEGMENT_HEADERS.format)} is not one this build reads (${MIN_READABLE_FORMAT_VERSION}..${LOG_FORMAT_VERSION})`);
+  }
   const schemaVersion = Number(get(SEGMENT_HEADERS.schema));
   if (!(schemaVersion >= MIN_READABLE_SCHEMA_VERSION && schemaVersion <= SCHEMA_VERSION)) {
     throw new NatsLogError('MTEPERM_LOG_SCHEMA', `${at}: event schema version ${get(SEGMENT_HEADERS.schema)} is outside what this build reads (${MIN_READABLE_SCHEMA_VERSION}..${SCHEMA_VERSION})`);

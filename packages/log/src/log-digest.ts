@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { SCHEMA_VERSION } from '@mteperm/events';
 import { crc32c } from './crc32c';
-import { encodeLogHeader } from './format';
+import { encodeEndMark, LastRecord } from './end-mark';
+import { encodeLogHeader, LOG_FORMAT_VERSION } from './format';
 import type { LogHeader } from './format';
 
 /** The header fields a new log is created with (format and schema default to this build's). */
@@ -14,7 +15,7 @@ export interface NewLogHeader {
 
 /** The complete header of a new log: this build's format and (unless given) schema version. */
 export function newLogHeader(h: NewLogHeader): LogHeader {
-  return Object.freeze({ formatVersion: 1, schemaVersion: h.schemaVersion ?? SCHEMA_VERSION, profile: h.profile, producer: h.producer });
+  return Object.freeze({ formatVersion: LOG_FORMAT_VERSION, schemaVersion: h.schemaVersion ?? SCHEMA_VERSION, profile: h.profile, producer: h.producer });
 }
 
 /** The .mtelog header bytes of `header` (FORMAT.md); `where` names the log in a refusal. */
@@ -51,9 +52,11 @@ export class MtelogDigest {
   private readonly hash: Hash;
   private readonly frame = Buffer.allocUnsafe(5 + 4);
   private count = 0;
+  private readonly last = new LastRecord();
 
+  // The form this build writes (format 2, with its end mark), whatever version the source had.
   constructor(header: LogHeader, where = 'log') {
-    this.hash = createHash('sha256').update(logHeaderBytes(header, where));
+    this.hash = createHash('sha256').update(logHeaderBytes({ ...header, formatVersion: LOG_FORMAT_VERSION }, where));
   }
 
   /** Records added. */
@@ -74,11 +77,12 @@ export class MtelogDigest {
     this.hash.update(envelopeBytes);
     f.writeUInt32LE(crc32c(envelopeBytes, 0, envelopeBytes.length), 0);
     this.hash.update(f.subarray(0, 4));
+    this.last.note(envelopeBytes);
     this.count++;
   }
 
-  /** The digest, hex; the hash cannot be extended afterwards. */
+  /** The digest, hex, end mark included; the hash cannot be extended afterwards. */
   hex(): string {
-    return this.hash.digest('hex');
+    return this.hash.update(encodeEndMark(this.count, this.last.bytes)).digest('hex');
   }
 }

@@ -57,7 +57,7 @@ describe('LogFileWriter', () => {
     w.append(big);
     w.append(huge);
     w.close();
-    expect(fs.readFileSync(file).equals(Buffer.concat([logImage([]).bytes, frame(big), frame(huge)]))).toBe(true);
+    expect(fs.readFileSync(file).equals(logImage([big, huge]).bytes)).toBe(true);
   });
 
   it('writes a batch only when the next record does not fit the batch buffer', () => {
@@ -106,10 +106,10 @@ describe('LogFileWriter', () => {
       envs.slice(30).forEach((e) => w.append(e)); // still in the batch: what a crash now would lose
       expect(fs.readFileSync(file, 'utf8')).toBe('old content');
 
-      // What a process that died here leaves: the temp file is a valid log of every flushed record.
+      // What a process that died here leaves: every flushed record reads back, and no end mark (unfinished).
       const r = openLogReader(w.writingPath);
       expect([...r.records()].map((x) => x.seq)).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i + 1)));
-      expect(r.damage).toBeUndefined();
+      expect(r.damage).toMatchObject({ code: 'MTEPERM_LOG_UNFINISHED', offset: fs.statSync(w.writingPath).size });
       r.close();
 
       w.close();
@@ -144,8 +144,9 @@ describe('LogFileWriter', () => {
     expect(codeOf(() => w.append(new Uint8Array(0)))).toBe(`MTEPERM_LOG_LENGTH: ${file}: byte 32: record length 0 is outside 1..100`);
     expect(codeOf(() => w.append(new Uint8Array(101)))).toBe(`MTEPERM_LOG_LENGTH: ${file}: byte 32: record length 101 is outside 1..100`);
     w.close();
-    expect(codeOf(() => w.append(sampleEnvelopes(1)[0]!))).toBe(`MTEPERM_LOG_CLOSED: ${file}: byte 32: log writer is closed`);
-    expect(codeOf(() => w.close())).toBe(`MTEPERM_LOG_CLOSED: ${file}: byte 32: log writer is closed`);
+    // After close the log is its header and its 45-byte end mark.
+    expect(codeOf(() => w.append(sampleEnvelopes(1)[0]!))).toBe(`MTEPERM_LOG_CLOSED: ${file}: byte 77: log writer is closed`);
+    expect(codeOf(() => w.close())).toBe(`MTEPERM_LOG_CLOSED: ${file}: byte 77: log writer is closed`);
   });
 
   it('refuses a producer string over 255 bytes', () => {

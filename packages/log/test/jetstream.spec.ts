@@ -68,14 +68,14 @@ suite('JetStream log: one subject per run, segments of framed records', () => {
     expect(msgs.map((m) => m.h['Nats-Msg-Id'])).toEqual([`${runId}:1`, `${runId}:1025`, `${runId}:2049`]);
     expect(msgs[0]!.h).toMatchObject({
       [SEGMENT_HEADERS.run]: runId,
-      [SEGMENT_HEADERS.format]: '1',
+      [SEGMENT_HEADERS.format]: '2',
       [SEGMENT_HEADERS.schema]: String(SCHEMA_VERSION),
       [SEGMENT_HEADERS.profile]: 'v2',
       [SEGMENT_HEADERS.producer]: 'test 1.0',
     });
 
     const log = await store.open(runId);
-    expect(log.header).toEqual({ formatVersion: 1, schemaVersion: SCHEMA_VERSION, ...HEADER });
+    expect(log.header).toEqual({ formatVersion: 2, schemaVersion: SCHEMA_VERSION, ...HEADER });
     const back = await readAll(log);
     expect(log.damage).toBeUndefined();
     expect(back.length).toBe(3000);
