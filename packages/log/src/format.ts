@@ -86,7 +86,8 @@ export function readLogHeader(
   const magicBytes = Math.min(n, LOG_MAGIC.length);
   for (let i = 0; i < magicBytes; i++) {
     if (fixed[i] !== LOG_MAGIC[i]) {
-      throw new LogError('MTEPERM_LOG_MAGIC', file, i, `not an mteperm event log: expected magic ${hex(LOG_MAGIC)} ("MTELOG\\r\\n"), found ${hex(fixed.subarray(0, magicBytes))} (a text-mode copy changes byte 6)`);
+      // The text-mode hint only where a text-mode copy differs (bytes 6-7, after "MTELOG"), not for a PNG.
+      throw new LogError('MTEPERM_LOG_MAGIC', file, i, `not an mteperm event log: expected magic ${hex(LOG_MAGIC)} ("MTELOG\\r\\n"), found ${hex(fixed.subarray(0, magicBytes))}${i >= 6 ? ' (a text-mode copy changes byte 6)' : ''}`);
     }
   }
   if (n < OFF_BODY_LENGTH) throw tornHeader(file, n);

@@ -544,7 +544,7 @@ export class JetStreamEventLog implements EventLog {
         if (Date.now() - outageSince >= this.store.outageTimeoutMs) {
           throw new NatsLogError(
             'MTEPERM_LOG_NATS_UNAVAILABLE',
-            `${this.location}: the NATS server did not acknowledge events ${s.firstSeq}.. for ${Math.round(this.store.outageTimeoutMs / 1000)} s (${reason(e)}); events 1..${s.firstSeq - 1} are stored, the run is unfinished`,
+            `${this.location}: the NATS server did not acknowledge events ${s.firstSeq}.. for ${Math.round(this.store.outageTimeoutMs / 1000)} s (${reason(e)}); ${storedSoFar(s.firstSeq)}`,
             { cause: e },
           );
         }
@@ -748,4 +748,11 @@ export async function openJetStreamLog(url: string, options?: JetStreamStoreOpti
     await store.close();
     throw e;
   }
+}
+
+// What an outage left on the server. Before the first acknowledgement nothing of the run exists
+// there, so `runs` cannot list it: say so rather than "events 1..0 are stored".
+function storedSoFar(firstUnacked: number): string {
+  if (firstUnacked <= 1) return 'no event of this run was stored, so the server holds no trace of it (`runs` does not list it)';
+  return `events 1..${firstUnacked - 1} are stored, the run is unfinished`;
 }

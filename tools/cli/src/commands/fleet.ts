@@ -45,7 +45,7 @@ export function sumTotals(all: readonly Totals[]): Totals {
     redecided = add(redecided, t.redecided);
     changed += t.changed;
   }
-  return { recorded, redecided, exits_avoided: recorded.exits - redecided.exits, changed };
+  return { recorded, redecided, exits_avoided: Math.max(0, recorded.exits - redecided.exits), changed };
 }
 
 async function ensureWorkStream(store: JetStreamStore): Promise<void> {
@@ -139,7 +139,7 @@ export async function replayFleet(url: string, policies: string[] | undefined, w
     }
     const t = totals;
     out.push('');
-    out.push(`faults ${t.recorded.faults}; exits ${t.recorded.exits} -> ${t.redecided.exits} (avoided ${t.exits_avoided}); retried ${t.redecided.retried}; injected ${t.redecided.injected}; tag pages used ${t.redecided.tag_pages_used}; plugin failures ${t.redecided.plugin_failures}; changed ${t.changed}`);
+    out.push(`faults ${t.recorded.faults}; exits ${t.recorded.exits} -> ${t.redecided.exits} (${exitsChange(t)}); retried ${t.redecided.retried}; injected ${t.redecided.injected}; tag pages used ${t.redecided.tag_pages_used}; plugin failures ${t.redecided.plugin_failures}; changed ${t.changed}`);
     io.stdout.write(`${out.join('\n')}\n`);
   }
   // A damaged or unreadable run is reported, one line each, and makes the status 2 (as replay of one run).
@@ -178,4 +178,10 @@ export function fleetWorkerCommand(): Command {
         }
       });
     });
+}
+
+/** "avoided N", or "N more" when the new chain exits more often (exits_avoided is then 0). */
+export function exitsChange(t: { recorded: { exits: number }; redecided: { exits: number } }): string {
+  const d = t.recorded.exits - t.redecided.exits;
+  return d >= 0 ? `avoided ${d}` : `${-d} more`;
 }
