@@ -3,6 +3,7 @@ import type { Hash } from 'node:crypto';
 import { SCHEMA_VERSION } from '@mteperm/events';
 import { crc32c } from './crc32c';
 import { encodeEndMark, LastRecord } from './end-mark';
+import { putCrc, putVarint } from './framing';
 import { encodeLogHeader, LOG_FORMAT_VERSION } from './format';
 import type { LogHeader } from './format';
 
@@ -23,25 +24,7 @@ export function logHeaderBytes(header: LogHeader, where: string): Buffer {
   return encodeLogHeader(header, where);
 }
 
-/** Bytes a record of `len` envelope bytes takes in the framing: varint length, envelope, CRC32C. */
-export function framedLength(len: number): number {
-  return (len < 0x80 ? 1 : len < 0x4000 ? 2 : len < 0x200000 ? 3 : len < 0x10000000 ? 4 : 5) + len + 4;
-}
-
-/** Writes one framed record at `at`; returns the position after it. `out` must have room. */
-export function frameRecord(out: Buffer, at: number, envelopeBytes: Uint8Array): number {
-  let p = at;
-  let v = envelopeBytes.length;
-  while (v > 0x7f) {
-    out[p++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[p++] = v;
-  out.set(envelopeBytes, p);
-  p += envelopeBytes.length;
-  out.writeUInt32LE(crc32c(envelopeBytes, 0, envelopeBytes.length), p);
-  return p + 4;
-}
+export { framedLength, frameRecord } from './framing';
 
 /**
  * The SHA-256 of a log's `.mtelog` form, computed as records are appended: the CONTRACT §3
@@ -65,17 +48,11 @@ export class MtelogDigest {
   }
 
   add(envelopeBytes: Uint8Array): void {
+    // The framing's pieces hashed in place: the envelope itself is not copied.
     const f = this.frame;
-    let p = 0;
-    let v = envelopeBytes.length;
-    while (v > 0x7f) {
-      f[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    f[p++] = v;
-    this.hash.update(f.subarray(0, p));
+    this.hash.update(f.subarray(0, putVarint(f, 0, envelopeBytes.length)));
     this.hash.update(envelopeBytes);
-    f.writeUInt32LE(crc32c(envelopeBytes, 0, envelopeBytes.length), 0);
+    putCrc(f, 0, crc32c(envelopeBytes, 0, envelopeBytes.length));
     this.hash.update(f.subarray(0, 4));
     this.last.note(envelopeBytes);
     this.count++;

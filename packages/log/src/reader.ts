@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import { decodeEnvelopeAt, EventCodecError } from '@mteperm/events';
 import type { Envelope } from '@mteperm/events';
-import { crc32c } from './crc32c';
 import { decodeEndMark, END_MARK_BYTES, END_MARK_TAG } from './end-mark';
 import type { LogEndMark } from './end-mark';
-import { envelopeSeq } from './envelope-seq';
+import { framedLength, PARSED_DAMAGE, PARSED_SHORT, RecordParser } from './framing';
 import { LogError, logDamage } from './errors';
 import type { LogDamage, LogDamageCode } from './errors';
 import { DEFAULT_MAX_RECORD_BYTES, hex32, readLogHeader } from './format';
@@ -57,6 +56,7 @@ class Cursor {
   damage: LogDamage | undefined;
   /** The end mark, once read (format 2); nothing may follow it. */
   endMark: LogEndMark | undefined;
+  private readonly parser: RecordParser;
 
   constructor(
     private readonly chunk: Buffer,
@@ -70,6 +70,7 @@ class Cursor {
   ) {
     this.buf = chunk;
     this.filePos = dataOffset;
+    this.parser = new RecordParser(maxRecordBytes, 'file');
   }
 
   /** Parses the next record: RECORD (fields set), NEED (call prepare/commit), or DONE (end or damage). */
@@ -90,35 +91,13 @@ class Cursor {
     }
     if (this.endMark !== undefined) return this.fail('MTEPERM_LOG_END', 'bytes follow the end mark');
     if (this.endMarked && buf[s] === END_MARK_TAG) return this.stepEndMark();
-    let len = 0;
-    let mul = 1;
-    let i = s;
-    for (;;) {
-      if (i === end) return this.short(i - s + 1, 'record length prefix is cut off by the end of the file');
-      const x = buf[i++]!;
-      len += (x & 0x7f) * mul;
-      if (x < 0x80) break;
-      if (i - s === 5) return this.fail('MTEPERM_LOG_LENGTH', 'record length prefix is longer than 5 bytes');
-      mul *= 128;
-    }
-    if (len === 0 || len > this.maxRecordBytes) {
-      return this.fail('MTEPERM_LOG_LENGTH', `record length ${len} is outside 1..${this.maxRecordBytes}`);
-    }
-    const total = i - s + len + 4;
-    if (end - s < total) {
-      return this.short(total, `record of ${total} bytes is cut off by the end of the file`);
-    }
-    const be = i + len;
-    const stored = buf.readUInt32LE(be);
-    const computed = crc32c(buf, i, be);
-    if (stored !== computed) {
-      return this.fail('MTEPERM_LOG_CRC', `record checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
-    }
-    const seq = envelopeSeq(buf, i, be);
-    if (seq < 0) return this.fail('MTEPERM_LOG_DECODE', 'record is not a protobuf envelope (malformed wire data)');
-    if (seq !== this.expected) {
-      return this.fail('MTEPERM_LOG_SEQ', `record has seq ${seq} where ${this.expected} was expected (seq is dense from 1)`);
-    }
+    const p = this.parser;
+    const r = p.parse(buf, s, end, this.expected);
+    if (r === PARSED_SHORT) return this.short(p.need, p.reason);
+    if (r === PARSED_DAMAGE) return this.fail(p.code, p.reason);
+    const seq = p.seq;
+    const i = p.start;
+    const be = p.end;
     this.expected++;
     this.recOffset = this.filePos - (end - s);
     this.seq = seq;
@@ -312,7 +291,7 @@ export class LogFileReader implements EventLogReader {
     for (const r of this.records()) {
       records++;
       lastSeq = r.seq;
-      endOffset = r.offset + recordLength(r.bytes.length);
+      endOffset = r.offset + framedLength(r.bytes.length);
     }
     if (this.lastEndMark !== undefined) endOffset = this.lastEndMark.offset + END_MARK_BYTES;
     return { records, lastSeq, endOffset, damage: this.lastDamage, endMark: this.lastEndMark };
@@ -368,10 +347,6 @@ export class LogFileReader implements EventLogReader {
 /** Opens a log for reading; throws LogError when the file is not a log this build can read. */
 export function openLogReader(file: string, options?: LogReaderOptions): LogFileReader {
   return new LogFileReader(file, options);
-}
-
-function recordLength(len: number): number {
-  return (len < 0x80 ? 1 : len < 0x4000 ? 2 : len < 0x200000 ? 3 : len < 0x10000000 ? 4 : 5) + len + 4;
 }
 
 function readFull(fd: number, buf: Buffer, off: number, len: number, pos: number): number {

@@ -4,6 +4,7 @@ import { SCHEMA_VERSION } from '@mteperm/events';
 import type { Envelope } from '@mteperm/events';
 import { crc32c } from './crc32c';
 import { encodeEndMark } from './end-mark';
+import { framedLength, frameRecord, putCrc, putVarint } from './framing';
 import { LogError } from './errors';
 import { DEFAULT_MAX_RECORD_BYTES, encodeLogHeader } from './format';
 import type { KernelProfile } from './format';
@@ -108,7 +109,7 @@ export class LogFileWriter implements EventLogWriter {
     if (len === 0 || len > this.maxRecordBytes) {
       throw new LogError('MTEPERM_LOG_LENGTH', this.path, this.size, `record length ${len} is outside 1..${this.maxRecordBytes}`);
     }
-    const need = varintSize(len) + len + 4;
+    const need = framedLength(len);
     if (this.pos + need > this.batch.length) {
       this.writeBatch();
       if (need > this.batch.length) {
@@ -116,22 +117,10 @@ export class LogFileWriter implements EventLogWriter {
         return;
       }
     }
-    const b = this.batch;
-    let p = this.pos;
-    let v = len;
-    while (v > 0x7f) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    // Records are mostly 20-50 bytes: a loop beats set()'s call overhead there.
-    if (len <= 64) for (let i = 0; i < len; i++) b[p + i] = envelopeBytes[i]!;
-    else b.set(envelopeBytes, p);
-    this.lastAt = p;
+    const end = frameRecord(this.batch, this.pos, envelopeBytes);
+    this.lastAt = end - 4 - len;
     this.lastLen = len;
-    p += len;
-    putCrc(b, p, crc32c(envelopeBytes, 0, len));
-    this.pos = p + 4;
+    this.pos = end;
     this.count++;
     if (!this.armed && this.flushIntervalMs > 0) this.arm();
   }
@@ -222,14 +211,7 @@ export class LogFileWriter implements EventLogWriter {
   // A record bigger than the batch buffer: prefix and CRC go through the (empty) batch buffer.
   private appendLarge(bytes: Uint8Array): void {
     const b = this.batch;
-    let p = 0;
-    let v = bytes.length;
-    while (v > 0x7f) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    this.writeAll(b, 0, p);
+    this.writeAll(b, 0, putVarint(b, 0, bytes.length));
     this.writeAll(bytes, 0, bytes.length);
     putCrc(b, 0, crc32c(bytes, 0, bytes.length));
     this.writeAll(b, 0, 4);
@@ -264,18 +246,6 @@ export function openLogWriter(file: string, options: LogWriterOptions): LogFileW
 /** The bus sink that appends every published event to `writer`: `new EventBus({ sink: logSink(w) })`. */
 export function logSink(writer: EventLogWriter): LogSink {
   return (bytes) => writer.append(bytes);
-}
-
-/** The record's CRC32C, little-endian. */
-function putCrc(b: Uint8Array, at: number, crc: number): void {
-  b[at] = crc & 0xff;
-  b[at + 1] = (crc >>> 8) & 0xff;
-  b[at + 2] = (crc >>> 16) & 0xff;
-  b[at + 3] = crc >>> 24;
-}
-
-function varintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
 function syncDir(dir: string): void {

@@ -143,11 +143,23 @@ describe('recording and replay (ARCHITECTURE "Events and log")', () => {
     const s = parseScenario(coverLetter(), { file: 't.yaml' });
     const path = join(dir, 'torn.mtelog');
     const { outcome } = recordScenario(s, path);
-    truncateSync(path, statSync(path).size - 3);
+    // Past the 45-byte end mark (log FORMAT.md, format 2) and 3 bytes into the last record.
+    truncateSync(path, statSync(path).size - 45 - 3);
     const report = rebuildFromLog(path);
     expect(report.events).toBe(outcome.events - 1);
     expect(report.matches).toBeUndefined();
     expect(report.damage?.offset).toBeGreaterThan(0);
     expect(report.damage?.code).toBe('MTEPERM_LOG_TORN');
+  });
+
+  it('a log cut on a record boundary (its end mark gone) is unfinished, though every record reads', () => {
+    const s = parseScenario(coverLetter(), { file: 't.yaml' });
+    const path = join(dir, 'unfinished.mtelog');
+    const { outcome } = recordScenario(s, path);
+    truncateSync(path, statSync(path).size - 45);
+    const report = rebuildFromLog(path);
+    expect(report.events).toBe(outcome.events);
+    expect(report.matches).toBe(true);
+    expect(report.damage).toMatchObject({ code: 'MTEPERM_LOG_UNFINISHED', offset: statSync(path).size });
   });
 });
