@@ -25,6 +25,9 @@ export {
   newRunId,
   openJetStreamLog,
   parseNatsUrl,
+  WORK_PREFIX,
+  WORK_STREAM,
+  WorkQueue,
 } from './jetstream';
 export type { JetStreamLogOptions, JetStreamStoreOptions, NatsDamageCode, NatsLocation, NatsLogErrorCode, RunInfo } from './jetstream';
 export { checkOutputPath, OutputError, writeOutputFile } from './output-path';

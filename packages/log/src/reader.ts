@@ -62,7 +62,7 @@ class Cursor {
     private readonly chunk: Buffer,
     dataOffset: number,
     private readonly file: string,
-    private readonly maxRecordBytes: number,
+    maxRecordBytes: number,
     private readonly fileSize: () => number,
     private readonly onBuffer: (bytes: number) => void,
     /** Format 2 logs end with an end mark; format 1 logs just end. */
