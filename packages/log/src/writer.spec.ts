@@ -5,7 +5,7 @@ import { SAMPLE_EVENT_LIST } from '@mteperm/events/testing';
 import { LogError } from './errors';
 import { openLogReader } from './reader';
 import { logSink, openLogWriter } from './writer';
-import { frame, logImage, sampleEnvelopes, tempDir, TEST_HEADER, TEST_HEADER_BYTES } from '../test/helpers';
+import { endMark, frame, logImage, sampleEnvelopes, tempDir, TEST_HEADER, TEST_HEADER_BYTES } from '../test/helpers';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -163,5 +163,22 @@ describe('LogFileWriter', () => {
     envs.forEach((b) => sink(b, decodeEnvelope(b)));
     w.close();
     expect(fs.readFileSync(file).equals(logImage(envs).bytes)).toBe(true);
+  });
+
+  // FORMAT.md "End mark": the count and the digest of a closing StateHashRecorded, for any batch size.
+  it.each([16, 64, 65536])('ends the log with an end mark carrying the last StateHashRecorded digest (batch %i)', (batchBytes) => {
+    const file = tmp.file(`mark-${batchBytes}.mtelog`);
+    const sha = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+    const envs = [...sampleEnvelopes(7), encodeEnvelope({ seq: 8n, vm: 0, vcpu: NO_VCPU, causation: 0n }, { type: 'StateHashRecorded', data: { sha256: sha, events: 8n } })];
+    const w = openLogWriter(file, { ...opts, batchBytes, flushIntervalMs: 0 });
+    envs.forEach((e) => w.append(e));
+    w.close();
+    const bytes = fs.readFileSync(file);
+    expect(bytes.subarray(bytes.length - 45).equals(endMark(8, sha))).toBe(true);
+    const r = openLogReader(file);
+    expect([...r.records()].length).toBe(8);
+    expect(r.damage).toBeUndefined();
+    expect(r.endMark).toEqual({ events: 8, stateSha256: Buffer.from(sha).toString('hex'), offset: bytes.length - 45 });
+    r.close();
   });
 });
