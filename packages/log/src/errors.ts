@@ -17,7 +17,9 @@ export type LogDamageCode =
   | 'MTEPERM_LOG_CRC' // a checksum does not match its bytes
   | 'MTEPERM_LOG_LENGTH' // a record length is zero or beyond the sane bound
   | 'MTEPERM_LOG_DECODE' // a record is not a readable protobuf envelope
-  | 'MTEPERM_LOG_SEQ'; // a record's seq breaks the dense 1, 2, 3, ... order
+  | 'MTEPERM_LOG_SEQ' // a record's seq breaks the dense 1, 2, 3, ... order
+  | 'MTEPERM_LOG_UNFINISHED' // a format-2 log ends without its end mark: its writer did not finish
+  | 'MTEPERM_LOG_END'; // the end mark disagrees with the records, or bytes follow it
 
 /** One line naming the file and the byte offset, the shape every log diagnostic takes. */
 export function logMessage(file: string, offset: number, text: string): string {

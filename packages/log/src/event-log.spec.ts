@@ -31,7 +31,7 @@ describe('MtelogDigest: the .mtelog sha256 of a log, whatever backend holds it',
     await log.close();
     expect(digest.records).toBe(500);
     expect(digest.hex()).toBe(createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
-    expect(newLogHeader(opts)).toEqual({ formatVersion: 1, schemaVersion: SCHEMA_VERSION, ...opts });
+    expect(newLogHeader(opts)).toEqual({ formatVersion: 2, schemaVersion: SCHEMA_VERSION, ...opts });
   });
 });
 
@@ -89,7 +89,7 @@ describe('FileEventLog: the .mtelog file behind the EventLog interface', () => {
     const envs = sampleEnvelopes(10);
     const file = tmp.file('torn.mtelog');
     const image = logImage(envs, { schemaVersion: SCHEMA_VERSION, ...opts });
-    fs.writeFileSync(file, image.bytes.subarray(0, image.bytes.length - 2));
+    fs.writeFileSync(file, image.bytes.subarray(0, image.markAt - 2));
     const r = FileEventLog.open(file);
     expect((await collect(r)).length).toBe(9);
     expect(r.damage).toMatchObject({ code: 'MTEPERM_LOG_TORN', offset: image.bounds[9]!.start });

@@ -1,3 +1,4 @@
+import { END_MARK_BYTES } from './end-mark';
 import * as fs from 'node:fs';
 import { SCHEMA_VERSION } from '@mteperm/events';
 import { crc32c } from './crc32c';
@@ -25,13 +26,13 @@ describe('.mtelog header (FORMAT.md)', () => {
     const h = encodeLogHeader(TEST_HEADER, 'x');
     expect(h.length).toBe(TEST_HEADER_BYTES);
     expect(h.subarray(0, 8).toString('latin1')).toBe('MTELOG\r\n');
-    expect([...h.subarray(8, 12)]).toEqual([1, 0, 16, 0]); // format version 1, body length 16 (LE)
+    expect([...h.subarray(8, 12)]).toEqual([2, 0, 16, 0]); // format version 2, body length 16 (LE)
     expect(h.readUInt32LE(12)).toBe(1); // schema version
     expect(h[16]).toBe(2);
     expect(h.subarray(17, 19).toString()).toBe('v2');
     expect(h[19]).toBe(8);
     expect(h.subarray(20, 28).toString()).toBe('test 1.0');
-    expect(h.readUInt32LE(28)).toBe(0x740f539b); // CRC32C of bytes 0..27, computed bit by bit outside this code
+    expect(h.readUInt32LE(28)).toBe(0x2dcb4b5c); // CRC32C of bytes 0..27, computed bit by bit outside this code (0x740f539b in format 1)
   });
 
   it.each(['baseline', 'v1', 'v2', 'drop-check'] as const)('round-trips header fields through a file (profile %s)', (profile) => {
@@ -39,8 +40,8 @@ describe('.mtelog header (FORMAT.md)', () => {
     const w = openLogWriter(file, { profile, producer: 'mteperm 0.1.0 ✓' });
     w.close();
     const r = openLogReader(file);
-    expect(r.header).toEqual({ formatVersion: 1, schemaVersion: SCHEMA_VERSION, profile, producer: 'mteperm 0.1.0 ✓' });
-    expect(r.dataOffset).toBe(fs.statSync(file).size);
+    expect(r.header).toEqual({ formatVersion: 2, schemaVersion: SCHEMA_VERSION, profile, producer: 'mteperm 0.1.0 ✓' });
+    expect(r.dataOffset + END_MARK_BYTES).toBe(fs.statSync(file).size); // an empty log: header and end mark
     expect([...r.records()]).toEqual([]);
     expect(r.damage).toBeUndefined();
     r.close();
@@ -52,7 +53,7 @@ describe('.mtelog header (FORMAT.md)', () => {
     expect(refusal(file)).toEqual({
       code: 'MTEPERM_LOG_MAGIC',
       offset: 0,
-      message: `${file}: byte 0: not an mteperm event log: expected magic 4d 54 45 4c 4f 47 0d 0a ("MTELOG\\r\\n"), found 68 65 6c 6c 6f 20 77 6f (a text-mode copy changes byte 6)`,
+      message: `${file}: byte 0: not an mteperm event log: expected magic 4d 54 45 4c 4f 47 0d 0a ("MTELOG\\r\\n"), found 68 65 6c 6c 6f 20 77 6f`,
     });
   });
 
@@ -63,24 +64,24 @@ describe('.mtelog header (FORMAT.md)', () => {
     expect(refusal(file)).toEqual({
       code: 'MTEPERM_LOG_MAGIC',
       offset: 6,
-      message: `${file}: byte 6: not an mteperm event log: expected magic 4d 54 45 4c 4f 47 0d 0a ("MTELOG\\r\\n"), found 4d 54 45 4c 4f 47 0a 01 (a text-mode copy changes byte 6)`,
+      message: `${file}: byte 6: not an mteperm event log: expected magic 4d 54 45 4c 4f 47 0d 0a ("MTELOG\\r\\n"), found 4d 54 45 4c 4f 47 0a 02 (a text-mode copy changes byte 6)`,
     });
   });
 
   it('refuses a future log format version at byte 8', () => {
     const file = tmp.file('future-format.mtelog');
-    fs.writeFileSync(file, encodeLogHeader({ ...TEST_HEADER, formatVersion: 2 }, file));
+    fs.writeFileSync(file, encodeLogHeader({ ...TEST_HEADER, formatVersion: 3 }, file));
     expect(refusal(file)).toEqual({
       code: 'MTEPERM_LOG_VERSION',
       offset: 8,
-      message: `${file}: byte 8: log format version 2 is newer than this build reads (1)`,
+      message: `${file}: byte 8: log format version 3 is newer than this build reads (1..2)`,
     });
   });
 
   it('refuses format version 0 as unknown', () => {
     const file = tmp.file('zero-format.mtelog');
     fs.writeFileSync(file, encodeLogHeader({ ...TEST_HEADER, formatVersion: 0 }, file));
-    expect(refusal(file)?.message).toBe(`${file}: byte 8: unknown log format version 0 (this build reads 1)`);
+    expect(refusal(file)?.message).toBe(`${file}: byte 8: unknown log format version 0 (this build reads 1..2)`);
   });
 
   it('refuses a future event schema version at byte 12', () => {

@@ -7,8 +7,10 @@ import { LogError } from './errors';
 
 /** "MTELOG\r\n": the CR LF pair makes a text-mode transfer (CRLF <-> LF) visible at byte 6. */
 export const LOG_MAGIC: Uint8Array = Uint8Array.of(0x4d, 0x54, 0x45, 0x4c, 0x4f, 0x47, 0x0d, 0x0a);
-/** Version of the byte layout in FORMAT.md that this build writes and reads. */
-export const LOG_FORMAT_VERSION = 1;
+/** Version of the byte layout in FORMAT.md that this build writes (2: every log ends with an end mark). */
+export const LOG_FORMAT_VERSION = 2;
+/** Oldest format version this build reads: version 1 logs have no end mark (a note, not damage). */
+export const MIN_READABLE_FORMAT_VERSION = 1;
 /** Records above this length are refused on write and reported as damage on read (16 MiB). */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
@@ -25,7 +27,7 @@ export interface LogHeader {
   readonly producer: string;
 }
 
-// Fixed offsets of the v1 header.
+// Fixed offsets of the header (the same in versions 1 and 2).
 export const OFF_FORMAT_VERSION = 8; // u16
 export const OFF_BODY_LENGTH = 10; // u16: bytes from OFF_BODY to the header CRC
 export const OFF_BODY = 12;
@@ -84,13 +86,15 @@ export function readLogHeader(
   const magicBytes = Math.min(n, LOG_MAGIC.length);
   for (let i = 0; i < magicBytes; i++) {
     if (fixed[i] !== LOG_MAGIC[i]) {
-      throw new LogError('MTEPERM_LOG_MAGIC', file, i, `not an mteperm event log: expected magic ${hex(LOG_MAGIC)} ("MTELOG\\r\\n"), found ${hex(fixed.subarray(0, magicBytes))} (a text-mode copy changes byte 6)`);
+      // The text-mode hint only where a text-mode copy differs (bytes 6-7, after "MTELOG"), not for a PNG.
+      throw new LogError('MTEPERM_LOG_MAGIC', file, i, `not an mteperm event log: expected magic ${hex(LOG_MAGIC)} ("MTELOG\\r\\n"), found ${hex(fixed.subarray(0, magicBytes))}${i >= 6 ? ' (a text-mode copy changes byte 6)' : ''}`);
     }
   }
   if (n < OFF_BODY_LENGTH) throw tornHeader(file, n);
   const formatVersion = fixed.readUInt16LE(OFF_FORMAT_VERSION);
-  if (formatVersion !== LOG_FORMAT_VERSION) {
-    const text = formatVersion > LOG_FORMAT_VERSION ? `log format version ${formatVersion} is newer than this build reads (${LOG_FORMAT_VERSION})` : `unknown log format version ${formatVersion} (this build reads ${LOG_FORMAT_VERSION})`;
+  if (formatVersion > LOG_FORMAT_VERSION || formatVersion < MIN_READABLE_FORMAT_VERSION) {
+    const range = `${MIN_READABLE_FORMAT_VERSION}..${LOG_FORMAT_VERSION}`;
+    const text = formatVersion > LOG_FORMAT_VERSION ? `log format version ${formatVersion} is newer than this build reads (${range})` : `unknown log format version ${formatVersion} (this build reads ${range})`;
     throw new LogError('MTEPERM_LOG_VERSION', file, OFF_FORMAT_VERSION, text);
   }
   if (n < OFF_BODY) throw tornHeader(file, n);

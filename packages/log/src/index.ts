@@ -1,7 +1,7 @@
 export { crc32c } from './crc32c';
 export { LogError, logMessage } from './errors';
 export type { LogDamage, LogDamageCode, LogErrorCode } from './errors';
-export { DEFAULT_MAX_RECORD_BYTES, KERNEL_PROFILES, LOG_FORMAT_VERSION, LOG_MAGIC } from './format';
+export { DEFAULT_MAX_RECORD_BYTES, KERNEL_PROFILES, LOG_FORMAT_VERSION, LOG_MAGIC, MIN_READABLE_FORMAT_VERSION } from './format';
 export type { KernelProfile, LogHeader } from './format';
 export { LogFileReader, openLogReader } from './reader';
 export type { LogReaderOptions, LogSummary } from './reader';
@@ -25,5 +25,12 @@ export {
   newRunId,
   openJetStreamLog,
   parseNatsUrl,
+  WORK_PREFIX,
+  WORK_STREAM,
+  WorkQueue,
 } from './jetstream';
 export type { JetStreamLogOptions, JetStreamStoreOptions, NatsDamageCode, NatsLocation, NatsLogErrorCode, RunInfo } from './jetstream';
+export { checkOutputPath, OutputError, writeOutputFile } from './output-path';
+export type { OutputErrorCode, OutputPathOptions } from './output-path';
+export { END_MARK_BYTES } from './end-mark';
+export type { LogEndMark } from './end-mark';

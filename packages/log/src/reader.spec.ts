@@ -6,7 +6,7 @@ import type { LogDamage } from './errors';
 import { openLogReader } from './reader';
 import type { LogFileReader } from './reader';
 import { openLogWriter } from './writer';
-import { frame, logImage, propsRuns, sampleEnvelopes, tempDir, TEST_HEADER_BYTES } from '../test/helpers';
+import { endMark, frame, logImage, propsRuns, sampleEnvelopes, tempDir, TEST_HEADER, TEST_HEADER_BYTES } from '../test/helpers';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -37,7 +37,9 @@ function withFile<T>(name: string, bytes: Uint8Array, f: (file: string) => T): T
 
 describe('LogFileReader', () => {
   const envs = sampleEnvelopes(6);
-  const { bytes: image, bounds } = logImage(envs);
+  const { bytes: image, bounds, markAt } = logImage(envs);
+  // The records without the end mark: what a test appends damage to.
+  const records = image.subarray(0, markAt);
 
   it('yields every record with its offset and seq, and no damage, for an intact log', () => {
     withFile('intact.mtelog', image, (file) => {
@@ -48,7 +50,7 @@ describe('LogFileReader', () => {
       expect(pass.records[0]!.offset).toBe(TEST_HEADER_BYTES);
       expect(pass.records.map((x) => x.seq)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
       pass.records.forEach((x, i) => expect(x.bytes.equals(Buffer.from(envs[i]!))).toBe(true));
-      expect(r.verify()).toEqual({ records: 6, lastSeq: 6n, endOffset: image.length, damage: undefined });
+      expect(r.verify()).toEqual({ records: 6, lastSeq: 6n, endOffset: image.length, damage: undefined, endMark: { events: 6, stateSha256: null, offset: markAt } });
       r.close();
     });
   });
@@ -57,7 +59,7 @@ describe('LogFileReader', () => {
     const file = tmp.file('torn.mtelog');
     // Five small records and one with a 2-byte length prefix, so a cut can also fall inside a prefix.
     const long = encodeEnvelope({ seq: 6n, vm: 0, vcpu: 0, causation: 0n }, { type: 'KvmRunFailed', data: { gpa: 6n, ret: -14, reason: 'r'.repeat(150) } });
-    const { bytes: image, bounds } = logImage([...sampleEnvelopes(5), long]);
+    const { bytes: image, bounds, markAt } = logImage([...sampleEnvelopes(5), long]);
     expect(bounds.map((b) => (image[b.start]! & 0x80) !== 0)).toEqual([false, false, false, false, false, true]);
     for (let cut = 0; cut <= image.length; cut++) {
       fs.writeFileSync(file, image.subarray(0, cut));
@@ -71,8 +73,13 @@ describe('LogFileReader', () => {
       const whole = bounds.filter((b) => b.end <= cut);
       expect(pass.records.map((x) => x.offset)).toEqual(whole.map((b) => b.start));
       const partial = bounds.find((b) => b.start < cut && cut < b.end);
-      if (partial === undefined) {
+      if (cut === image.length) {
         expect(pass.damage).toBeUndefined();
+      } else if (cut > markAt) {
+        expect(pass.damage).toMatchObject({ code: 'MTEPERM_LOG_TORN', offset: markAt, reason: 'end mark is cut off by the end of the file' });
+      } else if (partial === undefined) {
+        // FORMAT.md "End mark": a cut on a record boundary (or after the header) is an unfinished log, not a shorter one.
+        expect(pass.damage).toMatchObject({ code: 'MTEPERM_LOG_UNFINISHED', offset: cut });
       } else {
         expect(pass.damage?.code).toBe('MTEPERM_LOG_TORN');
         expect(pass.damage?.offset).toBe(partial.start);
@@ -119,17 +126,26 @@ describe('LogFileReader', () => {
   });
 
   it('reports a zero length and a length beyond the bound as MTEPERM_LOG_LENGTH', () => {
-    withFile('zero.mtelog', Buffer.concat([image, Buffer.alloc(64)]), (file) => {
+    // Format 1 has no end mark, so a zero length is a bad length there; in format 2 it starts the end mark.
+    const v1 = logImage(envs, { ...TEST_HEADER, formatVersion: 1 }).bytes;
+    expect(v1.length).toBe(markAt);
+    withFile('zero.mtelog', Buffer.concat([v1, Buffer.alloc(64)]), (file) => {
       const r = openLogReader(file);
       expect(readSync(r).records.length).toBe(6);
-      expect(r.damage?.message).toBe(`${file}: byte ${image.length}: record length 0 is outside 1..16777216`);
+      expect(r.damage?.message).toBe(`${file}: byte ${markAt}: record length 0 is outside 1..16777216`);
+      r.close();
+    });
+    withFile('zero2.mtelog', Buffer.concat([records, Buffer.alloc(64)]), (file) => {
+      const r = openLogReader(file);
+      expect(readSync(r).records.length).toBe(6);
+      expect(r.damage).toMatchObject({ code: 'MTEPERM_LOG_CRC', offset: markAt });
       r.close();
     });
     // 0x80 0x80 0x80 0x10 = 2^25 (32 MiB): refused before any allocation
-    withFile('long.mtelog', Buffer.concat([image, Buffer.from([0x80, 0x80, 0x80, 0x10, 1, 2, 3])]), (file) => {
+    withFile('long.mtelog', Buffer.concat([records, Buffer.from([0x80, 0x80, 0x80, 0x10, 1, 2, 3])]), (file) => {
       const r = openLogReader(file);
       expect(readSync(r).records.length).toBe(6);
-      expect(r.damage?.message).toBe(`${file}: byte ${image.length}: record length 33554432 is outside 1..16777216`);
+      expect(r.damage?.message).toBe(`${file}: byte ${markAt}: record length 33554432 is outside 1..16777216`);
       expect(r.peakBufferBytes).toBe(64 * 1024);
       r.close();
     });
@@ -137,11 +153,11 @@ describe('LogFileReader', () => {
 
   it('reports a CRC-valid record that is not an envelope: malformed wire in records(), undecodable in envelopes()', () => {
     // [0x08] is a seq tag without its value; [0x08, 0x03] is seq 3 with no event body.
-    const malformed = Buffer.concat([image, frame(Uint8Array.of(0x08))]);
+    const malformed = Buffer.concat([records, frame(Uint8Array.of(0x08))]);
     withFile('malformed.mtelog', malformed, (file) => {
       const r = openLogReader(file);
       expect(readSync(r).records.length).toBe(6);
-      expect(r.damage?.message).toBe(`${file}: byte ${image.length}: record is not a protobuf envelope (malformed wire data)`);
+      expect(r.damage?.message).toBe(`${file}: byte ${markAt}: record is not a protobuf envelope (malformed wire data)`);
       r.close();
     });
     const bodiless = logImage([...envs, Uint8Array.of(0x08, 0x07, 0x28, 0x01)]).bytes;
@@ -152,8 +168,8 @@ describe('LogFileReader', () => {
       const decoded = [...r.envelopes()];
       expect(decoded.length).toBe(6);
       expect(r.damage?.code).toBe('MTEPERM_LOG_DECODE');
-      expect(r.damage?.offset).toBe(image.length);
-      expect(r.damage?.message).toMatch(new RegExp(`^${escape(file)}: byte ${image.length}: record does not decode: `));
+      expect(r.damage?.offset).toBe(markAt);
+      expect(r.damage?.message).toMatch(new RegExp(`^${escape(file)}: byte ${markAt}: record does not decode: `));
       r.close();
     });
   });
@@ -188,8 +204,8 @@ describe('LogFileReader', () => {
 
   it('does not allocate a torn oversized record: the file is checked first', () => {
     const list = [encodeEnvelope({ seq: 1n, vm: 0, vcpu: 0, causation: 0n }, { type: 'KvmRunFailed', data: { gpa: 1n, ret: -14, reason: 'r'.repeat(100_000) } })];
-    const { bytes } = logImage(list);
-    withFile('torn-big.mtelog', bytes.subarray(0, bytes.length - 1), (file) => {
+    const { bytes, markAt: end } = logImage(list);
+    withFile('torn-big.mtelog', bytes.subarray(0, end - 1), (file) => {
       const r = openLogReader(file);
       expect(readSync(r).records).toEqual([]);
       expect(r.damage?.code).toBe('MTEPERM_LOG_TORN');
@@ -243,6 +259,53 @@ describe('LogFileReader', () => {
   });
 });
 
+describe('LogFileReader: the end mark (FORMAT.md "End mark", format 2)', () => {
+  const envs = sampleEnvelopes(4);
+  it('reads a format-1 log without an end mark as complete (the old format)', () => {
+    const { bytes } = logImage(envs, { ...TEST_HEADER, formatVersion: 1 });
+    withFile('v1.mtelog', bytes, (file) => {
+      const r = openLogReader(file);
+      expect(r.header.formatVersion).toBe(1);
+      expect(readSync(r).records.length).toBe(4);
+      expect(r.damage).toBeUndefined();
+      expect(r.endMark).toBeUndefined();
+      r.close();
+    });
+  });
+
+  it('reports a header-only format-2 file as unfinished at its data offset', () => {
+    withFile('header-only.mtelog', logImage([]).bytes.subarray(0, TEST_HEADER_BYTES), (file) => {
+      const r = openLogReader(file);
+      expect(readSync(r).records).toEqual([]);
+      expect(r.damage).toMatchObject({ code: 'MTEPERM_LOG_UNFINISHED', offset: TEST_HEADER_BYTES });
+      r.close();
+    });
+  });
+
+  it('carries the state hash and refuses a wrong count or bytes after the mark', () => {
+    const hash = Buffer.alloc(32, 0xcd);
+    const { bytes, markAt } = logImage(envs, TEST_HEADER, { stateHash: hash });
+    withFile('mark.mtelog', bytes, (file) => {
+      const r = openLogReader(file);
+      expect(readSync(r).records.length).toBe(4);
+      expect(r.endMark).toEqual({ events: 4, stateSha256: 'cd'.repeat(32), offset: markAt });
+      r.close();
+    });
+    withFile('mark-count.mtelog', Buffer.concat([bytes.subarray(0, markAt), endMark(5)]), (file) => {
+      const r = openLogReader(file);
+      readSync(r);
+      expect(r.damage).toMatchObject({ code: 'MTEPERM_LOG_END', offset: markAt, reason: 'end mark counts 5 records where the log holds 4' });
+      r.close();
+    });
+    withFile('mark-after.mtelog', Buffer.concat([bytes, Buffer.of(1)]), (file) => {
+      const r = openLogReader(file);
+      readSync(r);
+      expect(r.damage).toMatchObject({ code: 'MTEPERM_LOG_END', offset: bytes.length, reason: 'bytes follow the end mark' });
+      r.close();
+    });
+  });
+});
+
 describe('LogFileReader properties (damage never costs an intact record, never passes a damaged one)', () => {
   const numRuns = propsRuns();
   const logArb = fc.record({
@@ -252,9 +315,10 @@ describe('LogFileReader properties (damage never costs an intact record, never p
 
   /**
    * `damageAt` is the first damaged byte (a flip) or, with `truncated`, the length the file was cut
-   * to: a cut exactly at a record boundary leaves a shorter intact log, not a damaged record.
+   * to. Format 2 (FORMAT.md "End mark"): a cut exactly at a record boundary is an unfinished log
+   * (MTEPERM_LOG_UNFINISHED at the cut), and damage to the end mark is reported at the mark.
    */
-  function expectPrefix(file: string, envs: Uint8Array[], bounds: { start: number; end: number }[], damageAt: number, chunkBytes: number, truncated = false): void {
+  function expectPrefix(file: string, envs: Uint8Array[], bounds: { start: number; end: number }[], damageAt: number, chunkBytes: number, truncated = false, markAt = -1, size = -1): void {
     const r = openLogReader(file, { chunkBytes });
     const pass = readSync(r);
     const whole = bounds.filter((b) => b.end <= damageAt);
@@ -264,21 +328,23 @@ describe('LogFileReader properties (damage never costs an intact record, never p
       expect(x.bytes.equals(Buffer.from(envs[i]!))).toBe(true);
     });
     const hit = bounds.find((b) => (truncated ? b.start < damageAt : b.start <= damageAt) && damageAt < b.end);
-    if (hit === undefined) expect(pass.damage).toBeUndefined();
-    else expect(pass.damage?.offset).toBe(hit.start);
+    if (hit !== undefined) expect(pass.damage?.offset).toBe(hit.start);
+    else if (truncated && damageAt === size) expect(pass.damage).toBeUndefined();
+    else if (truncated && damageAt <= markAt) expect(pass.damage).toMatchObject({ code: 'MTEPERM_LOG_UNFINISHED', offset: damageAt });
+    else expect(pass.damage?.offset).toBe(markAt);
     // The decoding pass agrees.
     expect([...r.envelopes()].length).toBe(whole.length);
     r.close();
   }
 
-  it('truncating exactly at the end of the header leaves an empty, intact log (found by the property below)', () => {
+  it('truncating exactly at the end of the header or of a record is an unfinished log (format 2), not a shorter intact one', () => {
     const file = tmp.file('cut-at-header.mtelog');
     const envs = sampleEnvelopes(3, (i) => i);
-    const { bytes, bounds } = logImage(envs);
+    const { bytes, bounds, markAt } = logImage(envs);
     fs.writeFileSync(file, bytes.subarray(0, bounds[0]!.start));
-    expectPrefix(file, envs, bounds, bounds[0]!.start, 16, true);
+    expectPrefix(file, envs, bounds, bounds[0]!.start, 16, true, markAt, bytes.length);
     fs.writeFileSync(file, bytes.subarray(0, bounds[1]!.start));
-    expectPrefix(file, envs, bounds, bounds[1]!.start, 16, true);
+    expectPrefix(file, envs, bounds, bounds[1]!.start, 16, true, markAt, bytes.length);
   });
 
   it('truncating at any point', () => {
@@ -286,15 +352,15 @@ describe('LogFileReader properties (damage never costs an intact record, never p
     fc.assert(
       fc.property(logArb, fc.double({ min: 0, max: 1, noNaN: true }), ({ kinds, chunkBytes }, at) => {
         const envs = sampleEnvelopes(kinds.length, (i) => kinds[i]!);
-        const { bytes, bounds } = logImage(envs);
+        const { bytes, bounds, markAt } = logImage(envs);
         const cut = Math.floor(at * bytes.length);
         fs.writeFileSync(file, bytes.subarray(0, cut));
         if (cut < TEST_HEADER_BYTES) {
           expect(() => openLogReader(file)).toThrow(expect.objectContaining({ code: 'MTEPERM_LOG_TORN' }));
           return;
         }
-        // A cut at a record boundary is a shorter intact log; inside a record it is damage at that record.
-        expectPrefix(file, envs, bounds, cut, chunkBytes, true);
+        // A cut at a record boundary is an unfinished log; inside a record it is damage at that record.
+        expectPrefix(file, envs, bounds, cut, chunkBytes, true, markAt, bytes.length);
       }),
       { numRuns },
     );
@@ -305,7 +371,7 @@ describe('LogFileReader properties (damage never costs an intact record, never p
     fc.assert(
       fc.property(logArb, fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), fc.integer({ min: 1, max: 255 }), ({ kinds, chunkBytes }, at, mask) => {
         const envs = sampleEnvelopes(kinds.length, (i) => kinds[i]!);
-        const { bytes, bounds } = logImage(envs);
+        const { bytes, bounds, markAt } = logImage(envs);
         const pos = Math.floor(at * bytes.length);
         bytes[pos] ^= mask;
         fs.writeFileSync(file, bytes);
@@ -320,7 +386,7 @@ describe('LogFileReader properties (damage never costs an intact record, never p
           expect(expected).toContain(code);
           return;
         }
-        expectPrefix(file, envs, bounds, pos, chunkBytes);
+        expectPrefix(file, envs, bounds, pos, chunkBytes, false, markAt, bytes.length);
       }),
       { numRuns },
     );

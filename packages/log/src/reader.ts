@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import { decodeEnvelopeAt, EventCodecError } from '@mteperm/events';
 import type { Envelope } from '@mteperm/events';
-import { crc32c } from './crc32c';
-import { envelopeSeq } from './envelope-seq';
+import { decodeEndMark, END_MARK_BYTES, END_MARK_TAG } from './end-mark';
+import type { LogEndMark } from './end-mark';
+import { framedLength, PARSED_DAMAGE, PARSED_SHORT, RecordParser } from './framing';
 import { LogError, logDamage } from './errors';
 import type { LogDamage, LogDamageCode } from './errors';
 import { DEFAULT_MAX_RECORD_BYTES, hex32, readLogHeader } from './format';
@@ -25,6 +26,8 @@ export interface LogSummary {
   /** End of the intact prefix: the file length when there is no damage. */
   readonly endOffset: number;
   readonly damage: LogDamage | undefined;
+  /** The end mark (format 2 logs), if the pass reached an intact one. */
+  readonly endMark: LogEndMark | undefined;
 }
 
 const RECORD = 0;
@@ -51,17 +54,23 @@ class Cursor {
   bStart = 0;
   bEnd = 0;
   damage: LogDamage | undefined;
+  /** The end mark, once read (format 2); nothing may follow it. */
+  endMark: LogEndMark | undefined;
+  private readonly parser: RecordParser;
 
   constructor(
     private readonly chunk: Buffer,
     dataOffset: number,
     private readonly file: string,
-    private readonly maxRecordBytes: number,
+    maxRecordBytes: number,
     private readonly fileSize: () => number,
     private readonly onBuffer: (bytes: number) => void,
+    /** Format 2 logs end with an end mark; format 1 logs just end. */
+    private readonly endMarked: boolean,
   ) {
     this.buf = chunk;
     this.filePos = dataOffset;
+    this.parser = new RecordParser(maxRecordBytes, 'file');
   }
 
   /** Parses the next record: RECORD (fields set), NEED (call prepare/commit), or DONE (end or damage). */
@@ -70,39 +79,25 @@ class Cursor {
     const s = this.start;
     const end = this.end;
     if (s === end) {
-      if (this.eof) return DONE;
-      this.need = 1;
-      return NEED;
+      if (!this.eof) {
+        this.need = 1;
+        return NEED;
+      }
+      if (this.endMarked && this.endMark === undefined) {
+        // A cut on a record boundary looks like a shorter log; only the end mark tells them apart.
+        return this.fail('MTEPERM_LOG_UNFINISHED', `the log ends without its end mark after ${this.expected - 1} records: its writer did not finish (MTEPERM_LOG_UNFINISHED)`);
+      }
+      return DONE;
     }
-    let len = 0;
-    let mul = 1;
-    let i = s;
-    for (;;) {
-      if (i === end) return this.short(i - s + 1, 'record length prefix is cut off by the end of the file');
-      const x = buf[i++]!;
-      len += (x & 0x7f) * mul;
-      if (x < 0x80) break;
-      if (i - s === 5) return this.fail('MTEPERM_LOG_LENGTH', 'record length prefix is longer than 5 bytes');
-      mul *= 128;
-    }
-    if (len === 0 || len > this.maxRecordBytes) {
-      return this.fail('MTEPERM_LOG_LENGTH', `record length ${len} is outside 1..${this.maxRecordBytes}`);
-    }
-    const total = i - s + len + 4;
-    if (end - s < total) {
-      return this.short(total, `record of ${total} bytes is cut off by the end of the file`);
-    }
-    const be = i + len;
-    const stored = buf.readUInt32LE(be);
-    const computed = crc32c(buf, i, be);
-    if (stored !== computed) {
-      return this.fail('MTEPERM_LOG_CRC', `record checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
-    }
-    const seq = envelopeSeq(buf, i, be);
-    if (seq < 0) return this.fail('MTEPERM_LOG_DECODE', 'record is not a protobuf envelope (malformed wire data)');
-    if (seq !== this.expected) {
-      return this.fail('MTEPERM_LOG_SEQ', `record has seq ${seq} where ${this.expected} was expected (seq is dense from 1)`);
-    }
+    if (this.endMark !== undefined) return this.fail('MTEPERM_LOG_END', 'bytes follow the end mark');
+    if (this.endMarked && buf[s] === END_MARK_TAG) return this.stepEndMark();
+    const p = this.parser;
+    const r = p.parse(buf, s, end, this.expected);
+    if (r === PARSED_SHORT) return this.short(p.need, p.reason);
+    if (r === PARSED_DAMAGE) return this.fail(p.code, p.reason);
+    const seq = p.seq;
+    const i = p.start;
+    const be = p.end;
     this.expected++;
     this.recOffset = this.filePos - (end - s);
     this.seq = seq;
@@ -110,6 +105,17 @@ class Cursor {
     this.bEnd = be;
     this.start = be + 4;
     return RECORD;
+  }
+
+  private stepEndMark(): number {
+    if (this.end - this.start < END_MARK_BYTES) return this.short(END_MARK_BYTES, 'end mark is cut off by the end of the file');
+    const at = this.filePos - (this.end - this.start);
+    const m = decodeEndMark(this.buf, this.start, at);
+    if ('crc' in m) return this.fail('MTEPERM_LOG_CRC', `end mark checksum mismatch (stored ${hex32(m.crc.stored)}, computed ${hex32(m.crc.computed)})`);
+    if (m.events !== this.expected - 1) return this.fail('MTEPERM_LOG_END', `end mark counts ${m.events} records where the log holds ${this.expected - 1}`);
+    this.endMark = m;
+    this.start += END_MARK_BYTES;
+    return this.step();
   }
 
   /** Makes room for `need` bytes from `start`; returns how many bytes to read into buf at `end` (0: none can come). */
@@ -172,6 +178,7 @@ export class LogFileReader implements EventLogReader {
   private readonly chunkBytes: number;
   private readonly maxRecordBytes: number;
   private lastDamage: LogDamage | undefined;
+  private lastEndMark: LogEndMark | undefined;
   private peak = 0;
 
   constructor(
@@ -184,7 +191,9 @@ export class LogFileReader implements EventLogReader {
     this.fd = io(path, 0, 'open', () => fs.openSync(path, 'r'));
     try {
       const fd = this.fd;
-      const h = readLogHeader((buf, off, len, pos) => readFull(fd, buf, off, len, pos), path);
+      // A folder opens on Linux and fails only at the first read (a raw EISDIR): name it instead.
+      if (fs.fstatSync(fd).isDirectory()) throw new LogError('MTEPERM_LOG_IO', path, 0, 'is a folder, not a log file');
+      const h = readLogHeader((buf, off, len, pos) => io(path, pos, 'read', () => readFull(fd, buf, off, len, pos)), path);
       this.header = h.header;
       this.dataOffset = h.dataOffset;
     } catch (e) {
@@ -196,6 +205,11 @@ export class LogFileReader implements EventLogReader {
   /** Damage found by the last pass that ran to its end; undefined when the log was intact. */
   get damage(): LogDamage | undefined {
     return this.lastDamage;
+  }
+
+  /** The end mark found by the last pass that ran to its end (format 2); undefined before, for format 1, or when missing. */
+  get endMark(): LogEndMark | undefined {
+    return this.lastEndMark;
   }
 
   /** Largest buffer any pass has held: the chunk size unless a single record was longer. */
@@ -248,6 +262,7 @@ export class LogFileReader implements EventLogReader {
       if (s === RECORD) return true;
       if (s !== NEED) {
         this.lastDamage = c.damage;
+        this.lastEndMark = c.endMark;
         return false;
       }
       this.fillSync(c);
@@ -260,6 +275,7 @@ export class LogFileReader implements EventLogReader {
       if (s === RECORD) return true;
       if (s !== NEED) {
         this.lastDamage = c.damage;
+        this.lastEndMark = c.endMark;
         return false;
       }
       await this.fillAsync(c);
@@ -275,9 +291,10 @@ export class LogFileReader implements EventLogReader {
     for (const r of this.records()) {
       records++;
       lastSeq = r.seq;
-      endOffset = r.offset + recordLength(r.bytes.length);
+      endOffset = r.offset + framedLength(r.bytes.length);
     }
-    return { records, lastSeq, endOffset, damage: this.lastDamage };
+    if (this.lastEndMark !== undefined) endOffset = this.lastEndMark.offset + END_MARK_BYTES;
+    return { records, lastSeq, endOffset, damage: this.lastDamage, endMark: this.lastEndMark };
   }
 
   close(): void {
@@ -289,11 +306,12 @@ export class LogFileReader implements EventLogReader {
   private cursor(): Cursor {
     if (this.fd < 0) throw new LogError('MTEPERM_LOG_CLOSED', this.path, this.dataOffset, 'log reader is closed');
     this.lastDamage = undefined;
+    this.lastEndMark = undefined;
     const chunk = Buffer.allocUnsafe(this.chunkBytes);
     this.peak = Math.max(this.peak, chunk.length);
     return new Cursor(chunk, this.dataOffset, this.path, this.maxRecordBytes, () => fs.fstatSync(this.fd).size, (n) => {
       this.peak = Math.max(this.peak, n);
-    });
+    }, this.header.formatVersion >= 2);
   }
 
   private fillSync(c: Cursor): void {
@@ -329,10 +347,6 @@ export class LogFileReader implements EventLogReader {
 /** Opens a log for reading; throws LogError when the file is not a log this build can read. */
 export function openLogReader(file: string, options?: LogReaderOptions): LogFileReader {
   return new LogFileReader(file, options);
-}
-
-function recordLength(len: number): number {
-  return (len < 0x80 ? 1 : len < 0x4000 ? 2 : len < 0x200000 ? 3 : len < 0x10000000 ? 4 : 5) + len + 4;
 }
 
 function readFull(fd: number, buf: Buffer, off: number, len: number, pos: number): number {

@@ -1,6 +1,4 @@
-import { crc32c } from './crc32c';
-import { envelopeSeq } from './envelope-seq';
-import { hex32 } from './format';
+import { PARSED_RECORD, RecordParser } from './framing';
 
 /**
  * A JetStream log message is a *segment*: consecutive records in the file log's framing
@@ -46,34 +44,17 @@ export interface ParsedSegment {
 export function parseSegment(payload: Uint8Array, firstSeq: number, maxRecordBytes: number): ParsedSegment {
   const records: SegmentRecord[] = [];
   const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const parser = new RecordParser(maxRecordBytes, 'segment');
   let expected = firstSeq;
   let i = 0;
   const end = view.length;
-  const fail = (code: NonNullable<ParsedSegment['damage']>['code'], at: number, reason: string): ParsedSegment => ({ records, damage: { code, at, reason } });
   while (i < end) {
-    const at = i;
-    let len = 0;
-    let mul = 1;
-    for (;;) {
-      if (i === end) return fail('MTEPERM_LOG_TORN', at, 'record length prefix is cut off by the end of the segment');
-      const x = view[i++]!;
-      len += (x & 0x7f) * mul;
-      if (x < 0x80) break;
-      if (i - at === 5) return fail('MTEPERM_LOG_LENGTH', at, 'record length prefix is longer than 5 bytes');
-      mul *= 128;
-    }
-    if (len === 0 || len > maxRecordBytes) return fail('MTEPERM_LOG_LENGTH', at, `record length ${len} is outside 1..${maxRecordBytes}`);
-    if (end - i < len + 4) return fail('MTEPERM_LOG_TORN', at, `record of ${i - at + len + 4} bytes is cut off by the end of the segment`);
-    const be = i + len;
-    const stored = view.readUInt32LE(be);
-    const computed = crc32c(view, i, be);
-    if (stored !== computed) return fail('MTEPERM_LOG_CRC', at, `record checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
-    const seq = envelopeSeq(view, i, be);
-    if (seq < 0) return fail('MTEPERM_LOG_DECODE', at, 'record is not a protobuf envelope (malformed wire data)');
-    if (seq !== expected) return fail('MTEPERM_LOG_SEQ', at, `record has seq ${seq} where ${expected} was expected (seq is dense from 1)`);
-    records.push({ seq, at, start: i, end: be });
+    const r = parser.parse(view, i, end, expected);
+    // A record cut by the segment's end is torn: a segment is whole or not at all, nothing more comes.
+    if (r !== PARSED_RECORD) return { records, damage: { code: parser.code as NonNullable<ParsedSegment['damage']>['code'], at: i, reason: parser.reason } };
+    records.push({ seq: parser.seq, at: i, start: parser.start, end: parser.end });
     expected++;
-    i = be + 4;
+    i = parser.end + 4;
   }
   return { records, damage: undefined };
 }

@@ -5,7 +5,7 @@ import { SAMPLE_EVENT_LIST } from '@mteperm/events/testing';
 import { LogError } from './errors';
 import { openLogReader } from './reader';
 import { logSink, openLogWriter } from './writer';
-import { frame, logImage, sampleEnvelopes, tempDir, TEST_HEADER, TEST_HEADER_BYTES } from '../test/helpers';
+import { endMark, frame, logImage, sampleEnvelopes, tempDir, TEST_HEADER, TEST_HEADER_BYTES } from '../test/helpers';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -57,7 +57,7 @@ describe('LogFileWriter', () => {
     w.append(big);
     w.append(huge);
     w.close();
-    expect(fs.readFileSync(file).equals(Buffer.concat([logImage([]).bytes, frame(big), frame(huge)]))).toBe(true);
+    expect(fs.readFileSync(file).equals(logImage([big, huge]).bytes)).toBe(true);
   });
 
   it('writes a batch only when the next record does not fit the batch buffer', () => {
@@ -106,10 +106,10 @@ describe('LogFileWriter', () => {
       envs.slice(30).forEach((e) => w.append(e)); // still in the batch: what a crash now would lose
       expect(fs.readFileSync(file, 'utf8')).toBe('old content');
 
-      // What a process that died here leaves: the temp file is a valid log of every flushed record.
+      // What a process that died here leaves: every flushed record reads back, and no end mark (unfinished).
       const r = openLogReader(w.writingPath);
       expect([...r.records()].map((x) => x.seq)).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i + 1)));
-      expect(r.damage).toBeUndefined();
+      expect(r.damage).toMatchObject({ code: 'MTEPERM_LOG_UNFINISHED', offset: fs.statSync(w.writingPath).size });
       r.close();
 
       w.close();
@@ -144,8 +144,9 @@ describe('LogFileWriter', () => {
     expect(codeOf(() => w.append(new Uint8Array(0)))).toBe(`MTEPERM_LOG_LENGTH: ${file}: byte 32: record length 0 is outside 1..100`);
     expect(codeOf(() => w.append(new Uint8Array(101)))).toBe(`MTEPERM_LOG_LENGTH: ${file}: byte 32: record length 101 is outside 1..100`);
     w.close();
-    expect(codeOf(() => w.append(sampleEnvelopes(1)[0]!))).toBe(`MTEPERM_LOG_CLOSED: ${file}: byte 32: log writer is closed`);
-    expect(codeOf(() => w.close())).toBe(`MTEPERM_LOG_CLOSED: ${file}: byte 32: log writer is closed`);
+    // After close the log is its header and its 45-byte end mark.
+    expect(codeOf(() => w.append(sampleEnvelopes(1)[0]!))).toBe(`MTEPERM_LOG_CLOSED: ${file}: byte 77: log writer is closed`);
+    expect(codeOf(() => w.close())).toBe(`MTEPERM_LOG_CLOSED: ${file}: byte 77: log writer is closed`);
   });
 
   it('refuses a producer string over 255 bytes', () => {
@@ -162,5 +163,22 @@ describe('LogFileWriter', () => {
     envs.forEach((b) => sink(b, decodeEnvelope(b)));
     w.close();
     expect(fs.readFileSync(file).equals(logImage(envs).bytes)).toBe(true);
+  });
+
+  // FORMAT.md "End mark": the count and the digest of a closing StateHashRecorded, for any batch size.
+  it.each([16, 64, 65536])('ends the log with an end mark carrying the last StateHashRecorded digest (batch %i)', (batchBytes) => {
+    const file = tmp.file(`mark-${batchBytes}.mtelog`);
+    const sha = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+    const envs = [...sampleEnvelopes(7), encodeEnvelope({ seq: 8n, vm: 0, vcpu: NO_VCPU, causation: 0n }, { type: 'StateHashRecorded', data: { sha256: sha, events: 8n } })];
+    const w = openLogWriter(file, { ...opts, batchBytes, flushIntervalMs: 0 });
+    envs.forEach((e) => w.append(e));
+    w.close();
+    const bytes = fs.readFileSync(file);
+    expect(bytes.subarray(bytes.length - 45).equals(endMark(8, sha))).toBe(true);
+    const r = openLogReader(file);
+    expect([...r.records()].length).toBe(8);
+    expect(r.damage).toBeUndefined();
+    expect(r.endMark).toEqual({ events: 8, stateSha256: Buffer.from(sha).toString('hex'), offset: bytes.length - 45 });
+    r.close();
   });
 });

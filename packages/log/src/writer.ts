@@ -3,9 +3,12 @@ import * as path from 'node:path';
 import { SCHEMA_VERSION } from '@mteperm/events';
 import type { Envelope } from '@mteperm/events';
 import { crc32c } from './crc32c';
+import { encodeEndMark } from './end-mark';
+import { framedLength, frameRecord, putCrc, putVarint } from './framing';
 import { LogError } from './errors';
 import { DEFAULT_MAX_RECORD_BYTES, encodeLogHeader } from './format';
 import type { KernelProfile } from './format';
+import { checkOutputPath, openTempBeside, outputWriteError } from './output-path';
 import type { EventLogWriter } from './types';
 
 export interface LogWriterOptions {
@@ -30,8 +33,6 @@ export interface LogWriterOptions {
 /** The bus's EventSink shape, declared here so the log need not depend on the bus. */
 export type LogSink = (bytes: Uint8Array, envelope: Envelope) => void;
 
-let tempCounter = 0;
-
 /**
  * Streaming writer of a .mtelog file (FORMAT.md). Records are framed straight into one reusable
  * batch buffer (length varint, Envelope bytes, CRC32C) and written with `fs.writeSync` a batch at a
@@ -47,6 +48,11 @@ export class LogFileWriter implements EventLogWriter {
   private pos = 0;
   private written = 0;
   private count = 0;
+  // Where the last record's Envelope sits in the batch (it stays there until the next append), or
+  // -1 when it went through appendLarge (then `largeLast` holds it if small): the end mark reads it.
+  private lastAt = -1;
+  private lastLen = 0;
+  private largeLast: Uint8Array | undefined;
   private readonly maxRecordBytes: number;
   private readonly flushIntervalMs: number;
   private readonly doFsync: boolean;
@@ -66,8 +72,10 @@ export class LogFileWriter implements EventLogWriter {
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.doFsync = options.fsync ?? true;
     this.batch = new Uint8Array(Math.max(options.batchBytes ?? 64 * 1024, header.length, 16));
+    // Only a regular file or a new path: a device, FIFO or folder is never replaced (README "Output paths").
+    checkOutputPath(path);
     if (options.atomic ?? true) {
-      const opened = openTemp(path);
+      const opened = openTempBeside(path, (e) => ioError(path, 0, 'create a temporary file beside it', e));
       this.writingPath = opened.path;
       this.fd = opened.fd;
     } else {
@@ -78,8 +86,8 @@ export class LogFileWriter implements EventLogWriter {
     try {
       this.writeAll(header, 0, header.length);
     } catch (e) {
-      fs.closeSync(this.fd);
-      if (this.writingPath !== path) fs.rmSync(this.writingPath, { force: true });
+      closeQuietly(this.fd);
+      this.removeTemp();
       throw e;
     }
   }
@@ -101,7 +109,7 @@ export class LogFileWriter implements EventLogWriter {
     if (len === 0 || len > this.maxRecordBytes) {
       throw new LogError('MTEPERM_LOG_LENGTH', this.path, this.size, `record length ${len} is outside 1..${this.maxRecordBytes}`);
     }
-    const need = varintSize(len) + len + 4;
+    const need = framedLength(len);
     if (this.pos + need > this.batch.length) {
       this.writeBatch();
       if (need > this.batch.length) {
@@ -109,20 +117,10 @@ export class LogFileWriter implements EventLogWriter {
         return;
       }
     }
-    const b = this.batch;
-    let p = this.pos;
-    let v = len;
-    while (v > 0x7f) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    // Records are mostly 20-50 bytes: a loop beats set()'s call overhead there.
-    if (len <= 64) for (let i = 0; i < len; i++) b[p + i] = envelopeBytes[i]!;
-    else b.set(envelopeBytes, p);
-    p += len;
-    putCrc(b, p, crc32c(envelopeBytes, 0, len));
-    this.pos = p + 4;
+    const end = frameRecord(this.batch, this.pos, envelopeBytes);
+    this.lastAt = end - 4 - len;
+    this.lastLen = len;
+    this.pos = end;
     this.count++;
     if (!this.armed && this.flushIntervalMs > 0) this.arm();
   }
@@ -138,21 +136,24 @@ export class LogFileWriter implements EventLogWriter {
     if (this.closed) throw new LogError('MTEPERM_LOG_CLOSED', this.path, this.size, 'log writer is closed');
     this.closed = true;
     this.stopTimer();
-    if (this.failure !== undefined) {
-      // The temporary file keeps the records written before the failure, for recovery.
-      fs.closeSync(this.fd);
-      throw this.failure;
-    }
     try {
-      this.writeBatch();
-      if (this.doFsync) io(this.writingPath, this.size, 'fsync', () => fs.fsyncSync(this.fd));
-    } finally {
-      fs.closeSync(this.fd);
+      if (this.failure !== undefined) throw this.failure;
+      try {
+        this.writeBatch();
+        // Written last, before the fsync and the rename: a log without it was not finished.
+        this.writeEndMark();
+        if (this.doFsync) io(this.path, this.size, 'fsync', () => fs.fsyncSync(this.fd));
+      } finally {
+        fs.closeSync(this.fd);
+      }
+      if (this.writingPath !== this.path) io(this.path, this.size, 'rename its temporary file into place', () => fs.renameSync(this.writingPath, this.path));
+    } catch (e) {
+      // Every failure path removes the temporary file; an existing log at the target stays as it was.
+      if (this.failure !== undefined) closeQuietly(this.fd);
+      this.removeTemp();
+      throw e;
     }
-    if (this.writingPath !== this.path) {
-      io(this.path, this.size, 'rename', () => fs.renameSync(this.writingPath, this.path));
-      if (this.doFsync) syncDir(path.dirname(this.path));
-    }
+    if (this.writingPath !== this.path && this.doFsync) syncDir(path.dirname(this.path));
   }
 
   /** Drops the log: closes without renaming (atomic mode removes the temporary file). */
@@ -160,7 +161,11 @@ export class LogFileWriter implements EventLogWriter {
     if (this.closed) return;
     this.closed = true;
     this.stopTimer();
-    fs.closeSync(this.fd);
+    closeQuietly(this.fd);
+    this.removeTemp();
+  }
+
+  private removeTemp(): void {
     if (this.writingPath !== this.path) fs.rmSync(this.writingPath, { force: true });
   }
 
@@ -206,25 +211,28 @@ export class LogFileWriter implements EventLogWriter {
   // A record bigger than the batch buffer: prefix and CRC go through the (empty) batch buffer.
   private appendLarge(bytes: Uint8Array): void {
     const b = this.batch;
-    let p = 0;
-    let v = bytes.length;
-    while (v > 0x7f) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    this.writeAll(b, 0, p);
+    this.writeAll(b, 0, putVarint(b, 0, bytes.length));
     this.writeAll(bytes, 0, bytes.length);
     putCrc(b, 0, crc32c(bytes, 0, bytes.length));
     this.writeAll(b, 0, 4);
+    this.lastAt = -1;
+    this.largeLast = bytes.length <= 128 ? Uint8Array.from(bytes) : undefined;
     this.count++;
+  }
+
+  /** The end mark (FORMAT.md): the record count and the state hash of the last record, if it is a StateHashRecorded. */
+  private writeEndMark(): void {
+    const last = this.count === 0 ? undefined : this.lastAt >= 0 ? this.batch.subarray(this.lastAt, this.lastAt + this.lastLen) : this.largeLast;
+    const mark = encodeEndMark(this.count, last);
+    this.writeBatch();
+    this.writeAll(mark, 0, mark.length);
   }
 
   private writeAll(buf: Uint8Array, offset: number, length: number): void {
     let done = 0;
     // writeSync may write less than asked; loop until the whole range is out.
     while (done < length) {
-      done += io(this.writingPath, this.written + done, 'write', () => fs.writeSync(this.fd, buf, offset + done, length - done));
+      done += io(this.path, this.written + done, 'write', () => fs.writeSync(this.fd, buf, offset + done, length - done));
     }
     this.written += length;
   }
@@ -238,32 +246,6 @@ export function openLogWriter(file: string, options: LogWriterOptions): LogFileW
 /** The bus sink that appends every published event to `writer`: `new EventBus({ sink: logSink(w) })`. */
 export function logSink(writer: EventLogWriter): LogSink {
   return (bytes) => writer.append(bytes);
-}
-
-/** The record's CRC32C, little-endian. */
-function putCrc(b: Uint8Array, at: number, crc: number): void {
-  b[at] = crc & 0xff;
-  b[at + 1] = (crc >>> 8) & 0xff;
-  b[at + 2] = (crc >>> 16) & 0xff;
-  b[at + 3] = crc >>> 24;
-}
-
-function varintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
-// The temporary file lives in the target's folder so the final rename stays on one file system.
-function openTemp(target: string): { path: string; fd: number } {
-  const dir = path.dirname(target);
-  const base = path.basename(target);
-  for (;;) {
-    const p = path.join(dir, `.${base}.${process.pid}.${tempCounter++}.tmp`);
-    try {
-      return { path: p, fd: fs.openSync(p, 'wx') };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(target, 0, 'create a temporary file beside it', e);
-    }
-  }
 }
 
 function syncDir(dir: string): void {
@@ -288,6 +270,15 @@ function io<T>(file: string, offset: number, what: string, f: () => T): T {
   }
 }
 
-function ioError(file: string, offset: number, what: string, e: unknown): LogError {
-  return new LogError('MTEPERM_LOG_IO', file, offset, `cannot ${what}: ${(e as Error).message}`, { cause: e });
+// A refused write is infrastructure (exit 3), not bad input: one line naming the path and errno.
+function ioError(file: string, _offset: number, what: string, e: unknown): Error {
+  return outputWriteError(file, what, e);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* already closed, or the close itself failed: the temporary file is removed either way */
+  }
 }

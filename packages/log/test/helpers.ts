@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeEnvelope, NO_VCPU } from '@mteperm/events';
+import { decodeEnvelope, encodeEnvelope, NO_VCPU } from '@mteperm/events';
 import { SAMPLE_EVENT_LIST } from '@mteperm/events/testing';
 import { crc32c } from '../src/crc32c';
 import { encodeLogHeader } from '../src/format';
@@ -47,10 +47,31 @@ export function frame(envelope: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(prefix), envelope, crc]);
 }
 
-/** A whole log image built by hand: header then the framed records, with each record's [start, end). */
-export function logImage(envelopes: readonly Uint8Array[], header: Parameters<typeof encodeLogHeader>[0] = TEST_HEADER): {
+/**
+ * The FORMAT.md end mark built by hand: 0x00, u64 LE record count, the 32-byte state hash (zeros
+ * for none), CRC32C LE of those 41 bytes.
+ */
+export function endMark(records: number, stateHash?: Uint8Array): Buffer {
+  const b = Buffer.alloc(45);
+  b.writeBigUInt64LE(BigInt(records), 1);
+  if (stateHash !== undefined) b.set(stateHash, 9);
+  b.writeUInt32LE(crc32c(b.subarray(0, 41)), 41);
+  return b;
+}
+
+/**
+ * A whole log image built by hand: header, the framed records with each record's [start, end), and
+ * (format 2, the default) the end mark at `markAt`. `endMarked: false` leaves the mark out (an
+ * unfinished format-2 log, or with `formatVersion: 1` an old log).
+ */
+export function logImage(
+  envelopes: readonly Uint8Array[],
+  header: Parameters<typeof encodeLogHeader>[0] = TEST_HEADER,
+  options: { endMarked?: boolean; stateHash?: Uint8Array } = {},
+): {
   bytes: Buffer;
   bounds: { start: number; end: number }[];
+  markAt: number;
 } {
   const parts: Buffer[] = [encodeLogHeader(header, 'test')];
   const bounds: { start: number; end: number }[] = [];
@@ -61,7 +82,19 @@ export function logImage(envelopes: readonly Uint8Array[], header: Parameters<ty
     at += f.length;
     parts.push(f);
   }
-  return { bytes: Buffer.concat(parts), bounds };
+  if ((options.endMarked ?? true) && (header.formatVersion ?? 2) >= 2) parts.push(endMark(envelopes.length, options.stateHash ?? recordedHash(envelopes.at(-1))));
+  return { bytes: Buffer.concat(parts), bounds, markAt: at };
+}
+
+/** The digest a StateHashRecorded envelope carries (what the end mark repeats), else undefined. */
+function recordedHash(envelope: Uint8Array | undefined): Uint8Array | undefined {
+  if (envelope === undefined) return undefined;
+  try {
+    const e = decodeEnvelope(envelope);
+    return e.type === 'StateHashRecorded' && e.data.sha256.length === 32 ? e.data.sha256 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function propsRuns(fallback = 300): number {

@@ -116,13 +116,17 @@ export function formatRunReport(result: ContractResult, regions: readonly Region
     out.push(`  accesses: ${[...counts.entries()].map(([k, v]) => `${v} ${k}`).join(', ')}`);
   }
   out.push('');
-  out.push(`stage 2: ${result.stage2.length} leaves`);
+  out.push(`stage 2: ${leavesCount(result.stage2.length)}`);
   if (result.stage2.length > 0) for (const l of leafTable(result.stage2, regions)) out.push(`  ${l}`);
   if (result.shadow_stage2.length > 0) {
-    out.push(`shadow stage 2: ${result.shadow_stage2.length} leaves`);
+    out.push(`shadow stage 2: ${leavesCount(result.shadow_stage2.length)}`);
     for (const l of leafTable(result.shadow_stage2, [])) out.push(`  ${l}`);
   }
   if (result.migration !== null) out.push(`migration: ${result.migration.accepted ? 'accepted' : 'refused'}`);
   out.push(`log: ${result.log.path} (${result.log.events} events, sha256 ${result.log.sha256})`);
   return `${out.join('\n')}\n`;
+}
+
+function leavesCount(n: number): string {
+  return `${n} ${n === 1 ? 'leaf' : 'leaves'}`;
 }

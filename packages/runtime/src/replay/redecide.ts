@@ -46,7 +46,7 @@ export interface RedecideReport {
   readonly totals: {
     readonly recorded: FaultTotals;
     readonly redecided: FaultTotals;
-    /** recorded.exits − redecided.exits: negative when the new chain exits more. */
+    /** Exits the new chain avoids: recorded.exits − redecided.exits, never below 0 (a chain that exits more avoids none; `redecided.exits` says how many it adds). */
     readonly exits_avoided: number;
     /** Faults whose decision or outcome differs. */
     readonly changed: number;
@@ -125,7 +125,7 @@ function redecideFold(options: RedecideOptions): { add(e: Envelope): void; repor
       totals: {
         recorded: recorded.totals,
         redecided: fresh.totals,
-        exits_avoided: recorded.totals.exits - fresh.totals.exits,
+        exits_avoided: Math.max(0, recorded.totals.exits - fresh.totals.exits),
         changed: faults.filter((f) => f.changed).length,
       },
       state_sha256: { recorded: recordedSha, redecided: redecidedSha },

@@ -47,7 +47,14 @@ export function rebuildFromLog(path: string, options: RebuildOptions = {}): Rebu
   } finally {
     reader.close();
   }
-  return fold.report(path, reader.header, reader.damage);
+  const report = fold.report(path, reader.header, reader.damage);
+  // The end mark repeats the recorded state hash (log FORMAT.md "End mark"): they must agree.
+  const mark = reader.endMark;
+  if (report.damage === undefined && mark !== undefined && mark.stateSha256 !== null && mark.stateSha256 !== (report.recordedSha256 ?? null)) {
+    const reason = `the end mark's state hash ${mark.stateSha256} differs from the recorded StateHashRecorded ${report.recordedSha256 ?? '(none)'}`;
+    return { ...report, damage: { code: 'MTEPERM_LOG_END', file: path, offset: mark.offset, reason, message: `${path}: byte ${mark.offset}: ${reason}` } };
+  }
+  return report;
 }
 
 /** The same over any EventLog (a `.mtelog` file or a JetStream run), reading asynchronously. */

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32c } from '@mteperm/log';
 import { parseScenario } from '../scenario/load';
 import type { KernelProfile } from '../scenario/types';
 import { rebuildFromLog } from './rebuild';
@@ -143,11 +144,40 @@ describe('recording and replay (ARCHITECTURE "Events and log")', () => {
     const s = parseScenario(coverLetter(), { file: 't.yaml' });
     const path = join(dir, 'torn.mtelog');
     const { outcome } = recordScenario(s, path);
-    truncateSync(path, statSync(path).size - 3);
+    // Past the 45-byte end mark (log FORMAT.md, format 2) and 3 bytes into the last record.
+    truncateSync(path, statSync(path).size - 45 - 3);
     const report = rebuildFromLog(path);
     expect(report.events).toBe(outcome.events - 1);
     expect(report.matches).toBeUndefined();
     expect(report.damage?.offset).toBeGreaterThan(0);
     expect(report.damage?.code).toBe('MTEPERM_LOG_TORN');
+  });
+
+  it('a log cut on a record boundary (its end mark gone) is unfinished, though every record reads', () => {
+    const s = parseScenario(coverLetter(), { file: 't.yaml' });
+    const path = join(dir, 'unfinished.mtelog');
+    const { outcome } = recordScenario(s, path);
+    truncateSync(path, statSync(path).size - 45);
+    const report = rebuildFromLog(path);
+    expect(report.events).toBe(outcome.events);
+    expect(report.matches).toBe(true);
+    expect(report.damage).toMatchObject({ code: 'MTEPERM_LOG_UNFINISHED', offset: statSync(path).size });
+  });
+
+  it('an end mark whose state hash differs from the recorded StateHashRecorded is MTEPERM_LOG_END at the mark', () => {
+    const s = parseScenario(coverLetter(), { file: 't.yaml' });
+    const path = join(dir, 'forged-mark.mtelog');
+    const { outcome } = recordScenario(s, path);
+    const bytes = readFileSync(path);
+    const at = bytes.length - 45;
+    // A well-formed mark (right count, right CRC) over another hash.
+    const mark = Buffer.alloc(45);
+    mark.writeBigUInt64LE(BigInt(outcome.events), 1);
+    mark.fill(0x5a, 9, 41);
+    mark.writeUInt32LE(crc32c(mark, 0, 41), 41);
+    writeFileSync(path, Buffer.concat([bytes.subarray(0, at), mark]));
+    const report = rebuildFromLog(path);
+    expect(report.matches).toBe(true);
+    expect(report.damage).toMatchObject({ code: 'MTEPERM_LOG_END', offset: at });
   });
 });

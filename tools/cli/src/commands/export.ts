@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { SCHEMA_VERSION } from '@mteperm/events';
-import { FileEventLog, isNatsUrl, MtelogDigest, openLogReader } from '@mteperm/log';
+import { checkOutputPath, FileEventLog, isNatsUrl, MtelogDigest, openLogReader } from '@mteperm/log';
 import type { EventLog } from '@mteperm/log';
 import { CliError, EXIT_BAD_INPUT } from '../errors';
 import type { CliIo } from '../io';
@@ -46,6 +46,7 @@ export function exportCommand(io: CliIo): Command {
       let copied: Copied;
       let target = to;
       if (isNatsUrl(from) && !isNatsUrl(to)) {
+        checkOutputPath(to, { label: 'export', cwd: io.cwd });
         copied = await withStore(from, async (store, loc) => {
           const run = await openRun(store, loc, from);
           if (run.header.schemaVersion !== SCHEMA_VERSION) {

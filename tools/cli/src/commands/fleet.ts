@@ -1,17 +1,14 @@
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import type { JetStreamStore } from '@mteperm/log';
+import { WorkQueue } from '@mteperm/log';
 import { redecideEventLog } from '@mteperm/runtime';
 import type { FaultTotals, RedecideReport } from '@mteperm/runtime';
 import { CliError, EXIT_BAD_INPUT, EXIT_INTERNAL } from '../errors';
 import type { CliIo } from '../io';
 import { withStore } from '../nats';
 
-// The fleet's work queue (README "JetStream logs"): one stream, one subject and consumer per job.
-const WORK_STREAM = 'MTEPERM_WORK';
-const WORK_PREFIX = 'mteperm.work.';
+// The fleet's work queue (README "JetStream logs") is @mteperm/log's WorkQueue.
 const BIN = join(__dirname, '..', '..', 'bin', 'mteperm.js');
 
 /** What a worker reports for one run (over the IPC channel). */
@@ -45,22 +42,7 @@ export function sumTotals(all: readonly Totals[]): Totals {
     redecided = add(redecided, t.redecided);
     changed += t.changed;
   }
-  return { recorded, redecided, exits_avoided: recorded.exits - redecided.exits, changed };
-}
-
-async function ensureWorkStream(store: JetStreamStore): Promise<void> {
-  try {
-    await store.jsm.streams.info(WORK_STREAM);
-  } catch {
-    try {
-      await store.jsm.streams.add({ name: WORK_STREAM, subjects: [`${WORK_PREFIX}>`], retention: 'workqueue', storage: 'file' });
-    } catch (e) {
-      // Another coordinator made it meanwhile.
-      await store.jsm.streams.info(WORK_STREAM).catch(() => {
-        throw e;
-      });
-    }
-  }
+  return { recorded, redecided, exits_avoided: Math.max(0, recorded.exits - redecided.exits), changed };
 }
 
 /**
@@ -77,15 +59,11 @@ export async function replayFleet(url: string, policies: string[] | undefined, w
   const { results, perWorker, server } = await withStore(url, async (store, loc) => {
     if (loc.runId !== undefined) throw new CliError('MTEPERM_CLI_ARG', `${url}: --all replays every run of a server: give nats://HOST:PORT without a run id`);
     const runs = await store.runs();
-    const job = randomBytes(6).toString('hex');
-    const subject = `${WORK_PREFIX}${job}`;
-    const durable = `fleet_${job}`;
-    await ensureWorkStream(store);
-    await store.jsm.consumers.add(WORK_STREAM, { durable_name: durable, filter_subject: subject, ack_policy: 'explicit', ack_wait: 120_000_000_000, max_deliver: 3 });
+    const queue = await WorkQueue.create(store, runs.map((r) => r.runId));
+    const job = queue.job;
     const results = new Map<string, RunResult>();
     const perWorker: number[] = new Array(workers).fill(0);
     try {
-      for (const r of runs) await store.js.publish(subject, r.runId, { msgID: `${job}:${r.runId}` });
       await Promise.all(
         Array.from({ length: Math.min(workers, Math.max(1, runs.length)) }, (_, w) =>
           new Promise<void>((resolve) => {
@@ -106,8 +84,7 @@ export async function replayFleet(url: string, policies: string[] | undefined, w
         ),
       );
     } finally {
-      await store.jsm.consumers.delete(WORK_STREAM, durable).catch(() => undefined);
-      await store.jsm.streams.purge(WORK_STREAM, { filter: subject }).catch(() => undefined);
+      await queue.close();
     }
     const missing = runs.filter((r) => !results.has(r.runId));
     if (missing.length > 0) {
@@ -139,7 +116,7 @@ export async function replayFleet(url: string, policies: string[] | undefined, w
     }
     const t = totals;
     out.push('');
-    out.push(`faults ${t.recorded.faults}; exits ${t.recorded.exits} -> ${t.redecided.exits} (avoided ${t.exits_avoided}); retried ${t.redecided.retried}; injected ${t.redecided.injected}; tag pages used ${t.redecided.tag_pages_used}; plugin failures ${t.redecided.plugin_failures}; changed ${t.changed}`);
+    out.push(`faults ${t.recorded.faults}; exits ${t.recorded.exits} -> ${t.redecided.exits} (${exitsChange(t)}); retried ${t.redecided.retried}; injected ${t.redecided.injected}; tag pages used ${t.redecided.tag_pages_used}; plugin failures ${t.redecided.plugin_failures}; changed ${t.changed}`);
     io.stdout.write(`${out.join('\n')}\n`);
   }
   // A damaged or unreadable run is reported, one line each, and makes the status 2 (as replay of one run).
@@ -159,11 +136,7 @@ export function fleetWorkerCommand(): Command {
     .action(async (server: string, job: string, flags: { policy: string[] }) => {
       const send = (m: RunResult): Promise<void> => new Promise((resolve, reject) => process.send!(m, undefined, {}, (e) => (e ? reject(e) : resolve())));
       await withStore(server, async (store) => {
-        const consumer = await store.js.consumers.get(WORK_STREAM, `fleet_${job}`);
-        for (;;) {
-          const m = await consumer.next({ expires: 1000 });
-          if (m === null) return;
-          const runId = m.string();
+        await WorkQueue.take(store, job, async (runId) => {
           let result: RunResult;
           try {
             const report = await redecideEventLog(await store.open(runId), { policyNames: flags.policy, cwd: process.cwd() });
@@ -172,10 +145,15 @@ export function fleetWorkerCommand(): Command {
             if (e instanceof CliError && e.exitCode === EXIT_INTERNAL) throw e;
             result = { run_id: runId, scenario: '', totals: null, damage: null, error: (e as Error).message.replace(/\s*\n\s*/g, ' ') };
           }
-          // Reported before acknowledged: a worker dying in between leaves the run for redelivery.
+          // Reported before acknowledged (take acks after this returns): a worker dying in between leaves the run for redelivery.
           await send(result);
-          await m.ackAck();
-        }
+        });
       });
     });
+}
+
+/** "avoided N", or "N more" when the new chain exits more often (exits_avoided is then 0). */
+export function exitsChange(t: { recorded: { exits: number }; redecided: { exits: number } }): string {
+  const d = t.recorded.exits - t.redecided.exits;
+  return d >= 0 ? `avoided ${d}` : `${-d} more`;
 }

@@ -7,7 +7,7 @@ import { CliError, EXIT_BAD_INPUT } from '../errors';
 import type { CliIo } from '../io';
 import { isNatsUrl, rebuildNats, redecideNats } from '../nats';
 import { progressOn } from '../progress';
-import { replayFleet } from './fleet';
+import { exitsChange, replayFleet } from './fleet';
 
 /** The JSON form of a rebuild replay (our extension: CONTRACT §2 leaves the replay output open). */
 export function rebuildJson(report: RebuildReport, path: string): Record<string, unknown> {
@@ -36,6 +36,8 @@ export function damageJson(d: RebuildReport['damage']): Record<string, unknown> 
  * naming the file and byte offset, exit status 2 (CONTRACT §2). The readable prefix was replayed.
  */
 export function reportLogProblems(report: RebuildReport, path: string, io: CliIo): void {
+  // Format 1 predates the end mark: its absence there is expected, said once, and not an error.
+  if (!isNatsUrl(path) && report.header.formatVersion < 2) io.stderr.write(`${formatOneNote(path)}\n`);
   if (report.damage !== undefined) {
     io.stderr.write(`mteperm: ${path}: ${report.damage.unit ?? 'byte'} ${report.damage.offset}: ${report.damage.reason} (the ${report.events} events before it were replayed)\n`);
     io.exitCode = EXIT_BAD_INPUT;
@@ -43,6 +45,11 @@ export function reportLogProblems(report: RebuildReport, path: string, io: CliIo
     io.stderr.write(`mteperm: ${path}: the rebuilt state ${report.rebuiltSha256} differs from the recorded state hash ${report.recordedSha256}\n`);
     io.exitCode = EXIT_BAD_INPUT;
   }
+}
+
+/** The note for a format-1 log (README "Exit codes and output paths"). */
+export function formatOneNote(path: string): string {
+  return `mteperm: note: ${path}: format 1 log: it has no end mark (format 2 adds one), so a cut on a record boundary cannot be told from its end`;
 }
 
 export function rebuildWithProgress(path: string, io: CliIo, json: boolean, collectExits = false): RebuildReport {
@@ -131,6 +138,6 @@ export function formatRedecide(r: RedecideReport): string {
   }
   const t = r.totals;
   out.push('');
-  out.push(`faults ${t.recorded.faults}; exits ${t.recorded.exits} -> ${t.redecided.exits} (avoided ${t.exits_avoided}); retried ${t.redecided.retried}; injected ${t.redecided.injected}; tag pages used ${t.redecided.tag_pages_used}; plugin failures ${t.redecided.plugin_failures}; changed ${t.changed}`);
+  out.push(`faults ${t.recorded.faults}; exits ${t.recorded.exits} -> ${t.redecided.exits} (${exitsChange(t)}); retried ${t.redecided.retried}; injected ${t.redecided.injected}; tag pages used ${t.redecided.tag_pages_used}; plugin failures ${t.redecided.plugin_failures}; changed ${t.changed}`);
   return `${out.join('\n')}\n`;
 }

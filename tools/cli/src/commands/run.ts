@@ -1,8 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatResult, loadScenarioFile, recordScenario, recordScenarioToLog, runLogHeader } from '@mteperm/runtime';
 import { KERNEL_PROFILES } from '@mteperm/events';
+import { checkOutputPath, writeOutputFile } from '@mteperm/log';
 import type { KernelProfile, Scenario } from '@mteperm/runtime';
 import { resolveScenarioArg } from '../builtin';
 import { CliError, EXIT_EXPECT_FAILED } from '../errors';
@@ -46,7 +46,12 @@ export function runCommand(io: CliIo): Command {
       const loaded = loadScenarioFile(resolveScenarioArg(file));
       const scenario: Scenario =
         flags.tagPoolPages === undefined ? loaded : { ...loaded, policy_options: { ...loaded.policy_options, tag_pool_pages: parsePool(flags.tagPoolPages) } };
-      const logPath = resolve(io.cwd, flags.log ?? `${scenario.name}.mtelog`);
+      const logName = flags.log ?? `${scenario.name}.mtelog`;
+      const toNats = flags.log !== undefined && isNatsUrl(flags.log);
+      // Every output is checked before the run, so a refused path costs no work and changes nothing.
+      if (!toNats) checkOutputPath(logName, { label: '--log', cwd: io.cwd });
+      if (flags.svg !== undefined) checkOutputPath(flags.svg, { label: '--svg', cwd: io.cwd });
+      const logPath = resolve(io.cwd, logName);
       const runOptions = {
         ...(flags.kernel === undefined ? {} : { kernel: flags.kernel }),
         ...(flags.policy === undefined ? {} : { policyNames: flags.policy }),
@@ -56,7 +61,7 @@ export function runCommand(io: CliIo): Command {
       let recorded;
       let runId: string | undefined;
       try {
-        if (flags.log !== undefined && isNatsUrl(flags.log)) {
+        if (toNats && flags.log !== undefined) {
           // JetStream (README extensions): the run id is in the log location and in `log.run_id`.
           const url = flags.log;
           recorded = await withStore(url, async (store, loc) => {
@@ -76,7 +81,7 @@ export function runCommand(io: CliIo): Command {
           : { ...recorded.result, log: { ...recorded.result.log, run_id: runId } };
       const vms = [...recorded.outcome.model.uapi.state.vms.values()];
       const regions: RegionInfo[] = [...(vms.at(-1)?.memslots.values() ?? [])].map((m) => ({ slot: m.slot, base: m.guest_phys_addr, size: m.memory_size, backing: m.vma.backing }));
-      if (flags.svg !== undefined) writeFileSync(resolve(io.cwd, flags.svg), renderSvgMap(result, regions));
+      if (flags.svg !== undefined) writeOutputFile(flags.svg, renderSvgMap(result, regions), { label: '--svg', cwd: io.cwd });
       const cpus = recorded.outcome.model.uapi.state.host === undefined ? 0 : scenario.host.cpus.reduce((n, c) => n + c.count, 0);
       io.stdout.write(flags.json === true ? formatResult(result) : formatRunReport(result, regions, cpus));
       if (runId !== undefined && flags.json !== true) io.stdout.write(`run id: ${runId}\n`);
