@@ -3,7 +3,7 @@
  * (DOMAIN C §1.1, B §4.2). The FWB = 1 table lives in fwb.ts; the two never share constants because
  * the same value means different things under each (0b1110 is NoTagAccess only with FWB).
  */
-import type { MemType } from '@mteperm/events';
+import type { MemType } from './vocabulary';
 import { decodeMemAttrFwb, encodeMemAttrFwb } from './fwb';
 
 export type Cacheability = 'nc' | 'wt' | 'wb';
