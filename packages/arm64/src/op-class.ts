@@ -49,7 +49,7 @@ export function isTagOp(op: AccessOp): boolean {
   return cls === 'tag_read' || cls === 'tag_write' || cls === 'tag_checked';
 }
 
-/** Every op, in the order CONTRACT §1.3 lists them. */
+/** Every op: data, fetch, tag reads, tag writes, tag-checked. */
 export const ACCESS_OPS: readonly AccessOp[] = Object.keys(EFFECTS) as AccessOp[];
 
 const opsOf = (pred: (e: AccessEffect) => boolean): ReadonlySet<AccessOp> => new Set(ACCESS_OPS.filter((op) => pred(EFFECTS[op])));
