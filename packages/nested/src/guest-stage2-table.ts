@@ -2,7 +2,7 @@
  * The guest hypervisor's (L1's) stage-2 table for its nested guest (L2): real descriptors in L1's
  * memory (GuestTableMemory), walked as the hardware walks a stage 2 (Arm ARM D8.2/D8.3; DOMAIN B
  * §6.1): 4 KiB granule, 48-bit input, start level 0, table descriptors holding the next table's L1
- * IPA. The walk fills a pgtable `WalkResult`, so `checkAccess` decides L1's faults exactly as it
+ * IPA. The walk fills a pgtable `WalkResult`, so `checkStage2Leaf` (@mteperm/arm64) decides L1's faults exactly as it
  * decides L0's (translation, access flag, S2AP/XN, then NoTagAccess, R_LTQNW).
  */
 import type { WalkResult } from '@mteperm/pgtable';
