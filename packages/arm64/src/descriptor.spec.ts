@@ -1,4 +1,5 @@
 import { decodeDescriptor } from './decode-descriptor';
+import { decodeS2ap, encodeS2ap } from './s2ap';
 import { LEVEL_SIZE, PAGE_SIZE, PMD_SIZE, PUD_SIZE, descFromBigInt, descToBigInt, levelSize, outputAddress } from './descriptor';
 import { ERRNO, errnoName, fail } from './errno';
 import { KVM_EXIT_NAME, KVM_MEMORY_EXIT_FLAG_TAGACCESS } from './kvm-uapi';
@@ -57,5 +58,17 @@ describe('errno and KVM uapi numbers (asm-generic/errno*.h; DOMAIN A.2.5, B §3.
   it('exit reasons 6, 28, 39, 40 and the TAGACCESS flag 1 << 4', () => {
     expect(KVM_EXIT_NAME).toEqual({ 6: 'KVM_EXIT_MMIO', 28: 'KVM_EXIT_ARM_NISV', 39: 'KVM_EXIT_MEMORY_FAULT', 40: 'KVM_EXIT_ARM_NOTAG_ACCESS' });
     expect(KVM_MEMORY_EXIT_FLAG_TAGACCESS).toBe(0x10n);
+  });
+});
+
+describe('S2AP[1:0] at desc[7:6] (Arm ARM D8.4; DOMAIN B §4.1)', () => {
+  it.each([
+    [0x000, 'none', false, false],
+    [0x040, 'ro', true, false],
+    [0x080, 'wo', false, true],
+    [0x0c0, 'rw', true, true],
+  ] as const)('S2AP bits %i (desc[7:6] << 6) → %s', (bits, name, r, w) => {
+    expect(decodeS2ap(0x703 | bits)).toBe(name);
+    expect(encodeS2ap(r, w)).toBe(bits);
   });
 });
