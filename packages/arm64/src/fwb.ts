@@ -4,6 +4,7 @@
  * "RES0"); NoTagAccess iff MemAttr[3:1] == 0b111, i.e. 0b1110 and 0b1111 (DOMAIN A.2.6, C §7.1).
  */
 import type { MemType } from './vocabulary';
+import { encodeFromTable } from './kvm-memattr';
 import type { DeviceType, MemAttr } from './memattr';
 
 /** What KVM writes with FWB=1 (MT_S2_FWB_*; DOMAIN B §4.2). */
@@ -41,12 +42,5 @@ export function decodeMemAttrFwb(bits: number, mtePerm = true): MemAttr {
 
 /** Encodes a KVM memory type with FWB = 1; NoTagAccess only exists for Normal WB (DOMAIN A.2.3). */
 export function encodeMemAttrFwb(memType: MemType, noTagAccess: boolean): number | undefined {
-  switch (memType) {
-    case 'normal_wb':
-      return noTagAccess ? S2_FWB_MEMATTR.normal_wb_notagaccess : S2_FWB_MEMATTR.normal_wb;
-    case 'normal_nc':
-      return noTagAccess ? undefined : S2_FWB_MEMATTR.normal_nc;
-    case 'device_ngnre':
-      return noTagAccess ? undefined : S2_FWB_MEMATTR.device_ngnre;
-  }
+  return encodeFromTable(S2_FWB_MEMATTR, memType, noTagAccess);
 }
