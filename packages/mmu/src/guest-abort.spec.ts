@@ -165,7 +165,9 @@ describe('decideGuestAbort: translation faults (DOMAIN B §5.4 decision table)',
   it("an IPA beyond the VM's IPA size is not looked up: an external abort is injected (DOMAIN B §5.2 abort entry)", () => {
     const s = given({ slots: [RAM] }); // VmCreated ipa_bits 40
     expect(summary(decideGuestAbort(s, abort(2 ** 40, 'read'), []).events)).toEqual(['inject sea esr=0x96000010']);
-    expect(summary(decideGuestAbort(s, abort(2 ** 40 + 0x1000, 'stg', { tagAccess: false }), []).events)).toEqual(['inject sea esr=0x96000050']);
+    // kvm_inject_dabt sets no WnR, also for a write (DOMAIN A.3.9).
+    expect(summary(decideGuestAbort(s, abort(2 ** 40 + 0x1000, 'stg', { tagAccess: false }), []).events)).toEqual(['inject sea esr=0x96000010']);
+    expect(summary(decideGuestAbort(s, abort(2 ** 40 + 0x2000, 'write', { tagAccess: false }), []).events)).toEqual(['inject sea esr=0x96000010']);
     expect(summary(decideGuestAbort(s, abort(2 ** 63, 'exec'), []).events)).toEqual(['inject prefetch esr=0x86000010']);
     // the last page inside the IPA space is an ordinary fault (no memslot: MMIO)
     expect(summary(decideGuestAbort(s, abort(2 ** 40 - 0x1000, 'read'), []).events)).toEqual([`mmio 0x${(2 ** 40 - 0x1000).toString(16)} len=8 read`]);
@@ -214,12 +216,17 @@ describe('decideGuestAbort: tag-access faults (DOMAIN A.2.5, A.2.7)', () => {
     expect(summary(d.events)).toEqual(['policy alloc: pass (fault 7)', 'policy exit-to-vmm: exit-to-vmm (fault 7)']);
   });
 
-  it('inject-sea: a synchronous external abort at EL1, EC 0x25, DFSC 0x10, WnR for a tag write', () => {
-    const d = decideGuestAbort(given({ slots: [BAR_WB] }), tagFault('stg'), [policy('sea', () => ({ kind: 'inject-sea' }))]);
-    expect(summary(d.events)).toEqual(['policy sea: inject-sea (fault 7)', 'inject sea esr=0x96000050']);
-    const ldg = decideGuestAbort(given({ slots: [BAR_WB] }), tagFault('ldg'), [policy('sea', () => ({ kind: 'inject-sea' }))]);
-    expect(summary(ldg.events)[1]).toBe('inject sea esr=0x96000010');
-  });
+  // kvm_inject_dabt (v6.13 inject_abt64): EC 0x25, IL = 1, DFSC 0b010000; ISV, WnR, EA, ISS2 all 0,
+  // whatever the op: one ESR_EL1 for every tag access from EL1 (DOMAIN A.3.9). Before issue 18 STG
+  // got WnR = 1 (0x96000050) from a tag-write set that also left out DC GVA.
+  it.each(['ldg', 'ldgm', 'stg', 'st2g', 'stgm', 'dc_gva', 'dc_gzva', 'checked_read', 'checked_write'] as const)(
+    'inject-sea on %s: ESR_EL1 0x96000010, no WnR (DOMAIN A.3.9)',
+    (op) => {
+      const d = decideGuestAbort(given({ slots: [BAR_WB] }), tagFault(op), [policy('sea', () => ({ kind: 'inject-sea' }))]);
+      expect(summary(d.events)).toEqual(['policy sea: inject-sea (fault 7)', 'inject sea esr=0x96000010']);
+      expect(d.events[1]).toEqual({ type: 'InjectedAbort', data: { kind: 'sea', ipa: 0x1000_0040n, esr: 0x9600_0010n, target_level: 1 } });
+    },
+  );
 
   it('a throwing or garbage-returning policy is recorded as PluginFailed and skipped; first non-pass wins', () => {
     const d = decideGuestAbort(given({ slots: [BAR_WB] }), tagFault('stg'), [
@@ -235,7 +242,7 @@ describe('decideGuestAbort: tag-access faults (DOMAIN A.2.5, A.2.7)', () => {
       { plugin: 'thrower', hook: 'decide', reason: 'threw', message: 'Error: nope' },
       { plugin: 'garbage', hook: 'decide', reason: 'invalid-decision', message: 'decide() returned {"kind":"reboot"}' },
     ]);
-    expect(summary(d.events.filter((e) => e.type !== 'PluginFailed'))).toEqual(['policy passer: pass (fault 7)', 'policy sea: inject-sea (fault 7)', 'inject sea esr=0x96000050']);
+    expect(summary(d.events.filter((e) => e.type !== 'PluginFailed'))).toEqual(['policy passer: pass (fault 7)', 'policy sea: inject-sea (fault 7)', 'inject sea esr=0x96000010']);
   });
 
   it('a policy cannot mutate the fault or the context it is given', () => {

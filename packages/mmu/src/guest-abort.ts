@@ -1,11 +1,10 @@
 import type { AccessOp, EventData, FaultKind, MteEvent } from '@mteperm/events';
-import { ENOSYS } from './errno';
+import { ERRNO, KVM_MEM_READONLY, PAGE_SIZE, TAG_OPS, WRITE_OPS, encodeInjectedAbort } from '@mteperm/arm64';
 import type { FaultPolicy } from '@mteperm/plugin-api';
 import type { ChainOptions } from './fault-policy';
 import { runPolicyChain } from './fault-policy';
-import { mappingSize, PAGE_SIZE } from './mapping-size';
+import { mappingSize } from './mapping-size';
 import type { MemslotView, MmuState } from './mmu-state';
-import { KVM_MEM_READONLY } from './mmu-state';
 
 /** A stage-2 abort as the mmu sees it (from Stage2FaultTaken plus the access being made). */
 export interface GuestAbort {
@@ -31,18 +30,12 @@ export interface AbortDecision {
   readonly retriedByPolicy: boolean;
 }
 
-const TAG_OPS: ReadonlySet<AccessOp> = new Set(['ldg', 'stg', 'st2g', 'stgm', 'ldgm', 'dc_gva', 'dc_gzva']);
-const TAG_WRITE_OPS: ReadonlySet<AccessOp> = new Set(['stg', 'st2g', 'stgm', 'dc_gzva']);
-const WRITE_OPS: ReadonlySet<AccessOp> = new Set(['write', 'checked_write', 'stg', 'st2g', 'stgm', 'dc_gva', 'dc_gzva']);
-
-// ESR_ELx for an injected synchronous external abort at the guest's EL1: EC 0x25 (data abort, same
-// EL) at [31:26], IL [25], DFSC 0b010000 (SEA, not on a walk) at [5:0], WnR [6] for tag writes.
-const ESR_EC_DABT_CUR = 0x25n << 26n;
-const ESR_EC_IABT_CUR = 0x21n << 26n;
-const ESR_IL = 1n << 25n;
-const ESR_WNR = 1n << 6n;
-const DFSC_SEA = 0x10n;
+// What kvm_inject_dabt / kvm_inject_pabt give the guest's EL1, whatever the op (DOMAIN A.3.9):
+// 0x96000010 and 0x86000010. The model's vCPUs run the faulting access at EL1.
+const SEA_ESR = encodeInjectedAbort({ instruction: false });
+const PREFETCH_ESR = encodeInjectedAbort({ instruction: true });
 const PAGE_SIZE_BIG = BigInt(PAGE_SIZE);
+const { ENOSYS } = ERRNO;
 
 const done = (events: MteEvent[]): AbortDecision => ({ events, retry: false, retriedByPolicy: false });
 const fail = (ipa: number, ret: number, reason: string): AbortDecision =>
@@ -63,8 +56,8 @@ export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: r
     const ipa = abort.ipaExact ?? BigInt(abort.ipa);
     return done([
       abort.op === 'exec'
-        ? { type: 'InjectedAbort', data: { kind: 'prefetch', ipa, esr: ESR_EC_IABT_CUR | ESR_IL | DFSC_SEA, target_level: 1 } }
-        : { type: 'InjectedAbort', data: { kind: 'sea', ipa, esr: ESR_EC_DABT_CUR | ESR_IL | (isWrite ? ESR_WNR : 0n) | DFSC_SEA, target_level: 1 } },
+        ? { type: 'InjectedAbort', data: { kind: 'prefetch', ipa, esr: PREFETCH_ESR, target_level: 1 } }
+        : { type: 'InjectedAbort', data: { kind: 'sea', ipa, esr: SEA_ESR, target_level: 1 } },
     ]);
   }
   const slot = state.findMemslot(abort.ipa);
@@ -80,7 +73,7 @@ export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: r
   const device = slot.vma.pfnmap && !slot.vma.cacheable;
   if (abort.op === 'exec' && device) {
     // user_mem_abort returns -ENOEXEC for exec on device memory; KVM injects a prefetch abort.
-    return done([{ type: 'InjectedAbort', data: { kind: 'prefetch', ipa: BigInt(abort.ipa), esr: ESR_EC_IABT_CUR | ESR_IL | DFSC_SEA, target_level: 1 } }]);
+    return done([{ type: 'InjectedAbort', data: { kind: 'prefetch', ipa: BigInt(abort.ipa), esr: PREFETCH_ESR, target_level: 1 } }]);
   }
 
   if (abort.kind === 'permission') {
@@ -103,7 +96,7 @@ export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: r
 
 function decideNoMemslot(abort: GuestAbort, isWrite: boolean): AbortDecision {
   if (abort.op === 'exec') {
-    return done([{ type: 'InjectedAbort', data: { kind: 'prefetch', ipa: BigInt(abort.ipa), esr: ESR_EC_IABT_CUR | ESR_IL | DFSC_SEA, target_level: 1 } }]);
+    return done([{ type: 'InjectedAbort', data: { kind: 'prefetch', ipa: BigInt(abort.ipa), esr: PREFETCH_ESR, target_level: 1 } }]);
   }
   if (TAG_OPS.has(abort.op)) {
     // Tag instructions report ISV=0 (DOMAIN C §3.3): MMIO cannot be emulated without a syndrome.
@@ -148,8 +141,7 @@ function decideTagAccess(state: MmuState, abort: GuestAbort, slot: MemslotView |
   }
   switch (outcome.decision.kind) {
     case 'inject-sea': {
-      const wnr = TAG_WRITE_OPS.has(abort.op) ? ESR_WNR : 0n;
-      events.push({ type: 'InjectedAbort', data: { kind: 'sea', ipa, esr: ESR_EC_DABT_CUR | ESR_IL | wnr | DFSC_SEA, target_level: 1 } });
+      events.push({ type: 'InjectedAbort', data: { kind: 'sea', ipa, esr: SEA_ESR, target_level: 1 } });
       return done(events);
     }
     case 'allocate-tags-and-retry': {

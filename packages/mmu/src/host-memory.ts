@@ -1,3 +1,5 @@
+import { PAGE_SIZE, PUD_SIZE } from '@mteperm/arm64';
+
 /**
  * Deterministic host physical memory: each memslot gets its own host region when it is created,
  * in creation order, so descriptors' output addresses are the same on every run and machine.
@@ -7,8 +9,7 @@
  */
 export const HOST_RAM_BASE = 0x8_0000_0000; // 32 GiB: start of the modelled linear map
 export const HOST_PFNMAP_BASE = 0x400_0000_0000; // 4 TiB: PCI BAR window, not in the linear map
-const REGION_ALIGN = 0x4000_0000; // 1 GiB
-const PAGE_SIZE_BYTES = 4096;
+const REGION_ALIGN = PUD_SIZE; // 1 GiB: a region can hold level-1 blocks
 
 export class HostRegion {
   /** PG_mte_tagged per host page of the region: tags sanitised once (DOMAIN B §5.3). */
@@ -19,11 +20,11 @@ export class HostRegion {
     readonly size: number,
     readonly inLinearMap: boolean,
   ) {
-    this.tagged = new Uint8Array(Math.ceil(size / 4096 / 8));
+    this.tagged = new Uint8Array(Math.ceil(size / PAGE_SIZE / 8));
   }
 
   isTagged(pa: number): boolean {
-    const i = Math.floor((pa - this.base) / PAGE_SIZE_BYTES); // offsets past 4 GiB: no 32-bit shifts
+    const i = Math.floor((pa - this.base) / PAGE_SIZE); // offsets past 4 GiB: no 32-bit shifts
     return (this.tagged[i >>> 3]! & (1 << (i & 7))) !== 0;
   }
 
@@ -31,7 +32,7 @@ export class HostRegion {
   untaggedRanges(pa: number, size: number): Array<[number, number]> {
     const out: Array<[number, number]> = [];
     let runStart = -1;
-    for (let p = pa; p < pa + size; p += 4096) {
+    for (let p = pa; p < pa + size; p += PAGE_SIZE) {
       if (!this.isTagged(p)) {
         if (runStart < 0) runStart = p;
       } else if (runStart >= 0) {
@@ -45,8 +46,8 @@ export class HostRegion {
 
   /** Marks [pa, pa + size) tagged (PG_mte_tagged set once its tags are cleared). */
   markTagged(pa: number, size: number): void {
-    for (let p = pa; p < pa + size; p += 4096) {
-      const i = Math.floor((p - this.base) / PAGE_SIZE_BYTES);
+    for (let p = pa; p < pa + size; p += PAGE_SIZE) {
+      const i = Math.floor((p - this.base) / PAGE_SIZE);
       this.tagged[i >>> 3]! |= 1 << (i & 7);
     }
   }

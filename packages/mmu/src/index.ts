@@ -1,6 +1,6 @@
 export { attachMmu, MAX_FAULTS_PER_ACCESS } from './mmu-adapter';
 export type { MmuOptions } from './mmu-adapter';
-export { MmuState, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from './mmu-state';
+export { MmuState } from './mmu-state';
 export type { MemslotView } from './mmu-state';
 export { decideGuestAbort } from './guest-abort';
 export type { GuestAbort, AbortDecision } from './guest-abort';
@@ -10,7 +10,7 @@ export { callPolicy, trustPolicy, DEFAULT_POLICY_BUDGET_MS } from './policy-call
 export type { PolicyCallResult } from './policy-call';
 // The contract's types, re-exported because runPolicyChain and MmuOptions speak them.
 export type { FaultPolicy, FaultPolicyContext, PolicyDecision, TagAccessFault } from '@mteperm/plugin-api';
-export { mappingSize, PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './mapping-size';
+export { mappingSize } from './mapping-size';
 export { HostMemory, HOST_RAM_BASE, HOST_PFNMAP_BASE } from './host-memory';
 export type { KernelProfile } from './profile';
 export { KERNEL_PROFILES, isKernelProfile } from './profile';

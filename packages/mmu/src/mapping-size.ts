@@ -1,9 +1,6 @@
+import { KVM_MEM_LOG_DIRTY_PAGES, PAGE_SIZE, PMD_SIZE, PUD_SIZE } from '@mteperm/arm64';
 import type { MemslotView } from './mmu-state';
-import { KVM_MEM_LOG_DIRTY_PAGES } from './mmu-state';
 
-export const PAGE_SIZE = 0x1000;
-export const PMD_SIZE = 0x20_0000; // 2 MiB, level-2 block
-export const PUD_SIZE = 0x4000_0000; // 1 GiB, level-1 block
 const BLOCK_SIZES: readonly number[] = [PUD_SIZE, PMD_SIZE]; // largest first
 
 /**

@@ -1,6 +1,6 @@
 import type { EventBus } from '@mteperm/bus';
 import type { Envelope, EventData, MteEventType } from '@mteperm/events';
-import { EFAULT } from './errno';
+import { fail } from '@mteperm/arm64';
 import type { FaultPolicy } from '@mteperm/plugin-api';
 import { decideGuestAbort } from './guest-abort';
 import { MmuState } from './mmu-state';
@@ -104,7 +104,7 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
     if (access.faults > MAX_FAULTS_PER_ACCESS) {
       retire(access);
       bus.publish(
-        { type: 'KvmRunFailed', data: { gpa: e.data.ipa, ret: -EFAULT, reason: `access faulted ${MAX_FAULTS_PER_ACCESS} times without progress` } },
+        { type: 'KvmRunFailed', data: { gpa: e.data.ipa, ret: fail('EFAULT'), reason: `access faulted ${MAX_FAULTS_PER_ACCESS} times without progress` } },
         contextOf(e.vm, e.vcpu, e.seq),
       );
       return;

@@ -1,12 +1,9 @@
+import { PAGE_SIZE } from '@mteperm/arm64';
 import type { Envelope, Vma } from '@mteperm/events';
 import { HostMemory, HostRegion } from './host-memory';
 import type { KernelProfile } from './profile';
 import { isKernelProfile } from './profile';
 
-/** KVM_MEM_LOG_DIRTY_PAGES and KVM_MEM_READONLY (include/uapi/linux/kvm.h). */
-export const KVM_MEM_LOG_DIRTY_PAGES = 1;
-export const KVM_MEM_READONLY = 2;
-const PAGE = 0x1000;
 
 export interface MemslotView {
   readonly slot: number;
@@ -161,9 +158,9 @@ export class MmuState {
   /** Re-keys (or, with `to` undefined, drops) the tag-storage pages of `m`'s IPA range. */
   private moveTagStorage(m: MemslotView, to: number | undefined): void {
     if (this.tagStoragePages.size === 0) return;
-    const first = m.base / PAGE;
-    const pages = [...this.tagStoragePages].filter((p) => p >= first && p < first + m.size / PAGE);
+    const first = m.base / PAGE_SIZE;
+    const pages = [...this.tagStoragePages].filter((p) => p >= first && p < first + m.size / PAGE_SIZE);
     for (const p of pages) this.tagStoragePages.delete(p);
-    if (to !== undefined) for (const p of pages) this.tagStoragePages.add(p - first + to / PAGE);
+    if (to !== undefined) for (const p of pages) this.tagStoragePages.add(p - first + to / PAGE_SIZE);
   }
 }

@@ -1,7 +1,4 @@
-/** Kernel errno values the nested operations report (negated, as the kernel returns them). */
-export const EBADF = 9;
-export const ENOMEM = 12;
-export const EINVAL = 22;
+import { ERRNO, type ErrnoName } from '@mteperm/arm64';
 
 /** Stable error codes of this package; each maps to one errno. */
 export type NestedErrorCode =
@@ -20,14 +17,15 @@ export type NestedErrorCode =
   /** An L2 access kept faulting after its fixes: a model bug, reported rather than looping. */
   | 'MTEPERM_NESTED_NO_PROGRESS';
 
-const ERRNO_OF: Readonly<Record<NestedErrorCode, number>> = {
-  MTEPERM_NESTED_NO_VCPU: EBADF,
-  MTEPERM_NESTED_NOT_EL2: EINVAL,
-  MTEPERM_NESTED_ALIGN: EINVAL,
-  MTEPERM_NESTED_RANGE: EINVAL,
-  MTEPERM_NESTED_ATTR: EINVAL,
-  MTEPERM_NESTED_NO_TABLE_MEMORY: ENOMEM,
-  MTEPERM_NESTED_NO_PROGRESS: 14, // EFAULT, as KVM_RUN fails when a fault cannot be resolved
+// Each code's errno (reported negated, as the kernel returns it).
+const ERRNO_OF: Readonly<Record<NestedErrorCode, ErrnoName>> = {
+  MTEPERM_NESTED_NO_VCPU: 'EBADF',
+  MTEPERM_NESTED_NOT_EL2: 'EINVAL',
+  MTEPERM_NESTED_ALIGN: 'EINVAL',
+  MTEPERM_NESTED_RANGE: 'EINVAL',
+  MTEPERM_NESTED_ATTR: 'EINVAL',
+  MTEPERM_NESTED_NO_TABLE_MEMORY: 'ENOMEM',
+  MTEPERM_NESTED_NO_PROGRESS: 'EFAULT', // as KVM_RUN fails when a fault cannot be resolved
 };
 
 /** A refused nested operation: stable `code`, and `ret` the negative errno reported for it. */
@@ -39,6 +37,6 @@ export class NestedError extends Error {
   constructor(code: NestedErrorCode, message: string) {
     super(message);
     this.code = code;
-    this.ret = -ERRNO_OF[code];
+    this.ret = -ERRNO[ERRNO_OF[code]];
   }
 }

@@ -4,45 +4,24 @@
  * The shadow stage 2 uses the same bit positions (it is a host stage 2, C §5 rule 2).
  * A descriptor is two Uint32 halves: `lo` = desc[31:0], `hi` = desc[63:32].
  */
-import { S2_FWB_MEMATTR, S2_MEMATTR } from '@mteperm/pgtable';
-
-// The bit positions are the architecture's and pgtable's (one definition of the descriptor format).
-export {
-  DESC_VALID,
-  DESC_TYPE,
-  MEMATTR_SHIFT,
-  MEMATTR_MASK,
-  S2AP_R,
-  S2AP_W,
-  SH_INNER_SHAREABLE,
-  DESC_AF,
-  OA_LO_MASK,
-  OA_HI_MASK,
-  XN_HI,
-  SW_SHIFT_HI,
-  TWO_32,
-} from '@mteperm/pgtable';
 import {
   DESC_AF,
   DESC_VALID,
-  LEVEL_SIZE,
   MEMATTR_SHIFT,
-  OA_HI_MASK,
-  OA_LO_MASK,
   S2AP_R,
   S2AP_W,
+  S2_FWB_MEMATTR,
+  S2_MEMATTR,
   SH_INNER_SHAREABLE,
   SW_SHIFT_HI,
   TWO_32,
   XN_HI,
-} from '@mteperm/pgtable';
+  LEVEL_SIZE,
+} from '@mteperm/arm64';
 
 // Software bits [58:55]; KVM_NV_GUEST_MAP_SZ = SW1|SW0 = desc[56:55] holds L1's mapping level (B §4.1, §6.1).
 export const NV_GUEST_MAP_SZ_MASK_HI = 0b11 << SW_SHIFT_HI;
 
-/** Bytes one entry maps per level (4 KiB granule): L0 512 GiB, L1 1 GiB, L2 2 MiB, L3 4 KiB. */
-export const LEVEL_BYTES: readonly number[] = LEVEL_SIZE;
-export const GRANULE = 4096;
 /** Input and output range of L1's stage 2: 48 bits (virtual VTCR_EL2.T0SZ = 16, start level 0). */
 export const GUEST_IPA_BITS = 48;
 export const GUEST_IPA_LIMIT = 2 ** GUEST_IPA_BITS;
@@ -107,17 +86,7 @@ export function withOutputAddress(lo: number, hi: number, oa: number): { lo: num
   return { lo: (lo | (oa % TWO_32)) >>> 0, hi: (hi | Math.floor(oa / TWO_32)) >>> 0 };
 }
 
-/** Output address of a leaf or table descriptor (exact in a double below 2^48). */
-export function outputAddressOf(lo: number, hi: number): number {
-  return (hi & OA_HI_MASK) * TWO_32 + ((lo & OA_LO_MASK) >>> 0);
-}
-
-/** The full 64-bit descriptor (API edge only). */
-export function descriptorBigInt(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
-
 /** Level of a leaf of `size` bytes (1 GiB → 1, 2 MiB → 2, 4 KiB → 3). */
 export function levelOfSize(size: number): number {
-  return size >= LEVEL_BYTES[1]! ? 1 : size >= LEVEL_BYTES[2]! ? 2 : 3;
+  return size >= LEVEL_SIZE[1]! ? 1 : size >= LEVEL_SIZE[2]! ? 2 : 3;
 }

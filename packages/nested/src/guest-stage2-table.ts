@@ -2,24 +2,12 @@
  * The guest hypervisor's (L1's) stage-2 table for its nested guest (L2): real descriptors in L1's
  * memory (GuestTableMemory), walked as the hardware walks a stage 2 (Arm ARM D8.2/D8.3; DOMAIN B
  * §6.1): 4 KiB granule, 48-bit input, start level 0, table descriptors holding the next table's L1
- * IPA. The walk fills a pgtable `WalkResult`, so `checkAccess` decides L1's faults exactly as it
+ * IPA. The walk fills a pgtable `WalkResult`, so `checkStage2Leaf` (@mteperm/arm64) decides L1's faults exactly as it
  * decides L0's (translation, access flag, S2AP/XN, then NoTagAccess, R_LTQNW).
  */
 import type { WalkResult } from '@mteperm/pgtable';
-import {
-  DESC_TYPE,
-  DESC_VALID,
-  GUEST_IPA_LIMIT,
-  LEVEL_BYTES,
-  OA_HI_MASK,
-  OA_LO_MASK,
-  TWO_32,
-  encodeGuestLeafAttrs,
-  outputAddressOf,
-  withOutputAddress,
-  type GuestLeafSpec,
-  type GuestS2Regs,
-} from './guest-descriptor';
+import { GUEST_IPA_LIMIT, encodeGuestLeafAttrs, withOutputAddress, type GuestLeafSpec, type GuestS2Regs } from './guest-descriptor';
+import { DESC_TYPE, DESC_VALID, LEVEL_SIZE, OA_HI_MASK, OA_LO_MASK, TWO_32, outputAddress } from '@mteperm/arm64';
 import type { GuestTableMemory } from './guest-table-memory';
 
 /** One leaf (or invalid entry) a write stored: where, at which level, and the L1 IPA of the descriptor. */
@@ -59,7 +47,7 @@ export class GuestStage2Table {
    */
   static pagesNeeded(ipa: number, size: number): number {
     let n = 6;
-    for (let l = 0; l < 3; l++) n += Math.floor((ipa + size - 1) / LEVEL_BYTES[l]!) - Math.floor(ipa / LEVEL_BYTES[l]!) + 1;
+    for (let l = 0; l < 3; l++) n += Math.floor((ipa + size - 1) / LEVEL_SIZE[l]!) - Math.floor(ipa / LEVEL_SIZE[l]!) + 1;
     return n;
   }
 
@@ -78,8 +66,8 @@ export class GuestStage2Table {
     const out: GuestLeafWritten[] = [];
     while (size > 0) {
       let level = 3;
-      if (size >= LEVEL_BYTES[1]! && ipa % LEVEL_BYTES[1]! === 0 && pa % LEVEL_BYTES[1]! === 0) level = 1;
-      else if (size >= LEVEL_BYTES[2]! && ipa % LEVEL_BYTES[2]! === 0 && pa % LEVEL_BYTES[2]! === 0) level = 2;
+      if (size >= LEVEL_SIZE[1]! && ipa % LEVEL_SIZE[1]! === 0 && pa % LEVEL_SIZE[1]! === 0) level = 1;
+      else if (size >= LEVEL_SIZE[2]! && ipa % LEVEL_SIZE[2]! === 0 && pa % LEVEL_SIZE[2]! === 0) level = 2;
       let lo = 0;
       let hi = 0;
       if (attrs !== undefined) {
@@ -87,9 +75,9 @@ export class GuestStage2Table {
       }
       const at = this.installEntry(ipa, level, lo, hi);
       out.push({ ipa, level, lo, hi, at });
-      ipa += LEVEL_BYTES[level]!;
-      pa += LEVEL_BYTES[level]!;
-      size -= LEVEL_BYTES[level]!;
+      ipa += LEVEL_SIZE[level]!;
+      pa += LEVEL_SIZE[level]!;
+      size -= LEVEL_SIZE[level]!;
     }
     return out;
   }
@@ -102,14 +90,14 @@ export class GuestStage2Table {
     let table = this.root;
     for (let level = 0; level <= 3; level++) {
       const words = this.memory.page(table)!;
-      const i = (Math.floor(ipa / LEVEL_BYTES[level]!) % 512) << 1;
+      const i = (Math.floor(ipa / LEVEL_SIZE[level]!) % 512) << 1;
       const lo = words[i]!;
       out.level = level;
       out.at = table + i * 4;
       if ((lo & DESC_VALID) === 0) return out;
       const hi = words[i + 1]!;
       if (level < 3 && (lo & DESC_TYPE) !== 0) {
-        table = outputAddressOf(lo, hi);
+        table = outputAddress(lo, hi);
         continue;
       }
       // A level-3 entry with type 0 is reserved and faults like an invalid one (D8.3.1).
@@ -117,7 +105,7 @@ export class GuestStage2Table {
       out.found = true;
       out.lo = lo;
       out.hi = hi;
-      out.size = LEVEL_BYTES[level]!;
+      out.size = LEVEL_SIZE[level]!;
       out.base = ipa - (ipa % out.size);
       return out;
     }
@@ -135,8 +123,8 @@ export class GuestStage2Table {
       const lo = words[i << 1]!;
       if ((lo & DESC_VALID) === 0) continue;
       const hi = words[(i << 1) + 1]!;
-      const ipa = base + i * LEVEL_BYTES[level]!;
-      if (level < 3 && (lo & DESC_TYPE) !== 0) this.leavesIn(outputAddressOf(lo, hi), level + 1, ipa, fn);
+      const ipa = base + i * LEVEL_SIZE[level]!;
+      if (level < 3 && (lo & DESC_TYPE) !== 0) this.leavesIn(outputAddress(lo, hi), level + 1, ipa, fn);
       else if (level < 3 || (lo & DESC_TYPE) !== 0) fn(ipa, level, lo, hi, table + i * 8);
     }
   }
@@ -146,7 +134,7 @@ export class GuestStage2Table {
     let table = this.root;
     for (let l = 0; l < level; l++) {
       const words = this.memory.page(table)!;
-      const i = (Math.floor(ipa / LEVEL_BYTES[l]!) % 512) << 1;
+      const i = (Math.floor(ipa / LEVEL_SIZE[l]!) % 512) << 1;
       const cur = words[i]!;
       if ((cur & DESC_VALID) === 0 || (cur & DESC_TYPE) === 0) {
         const next = this.allocateTable();
@@ -156,11 +144,11 @@ export class GuestStage2Table {
         words[i + 1] = Math.floor(next / TWO_32);
         table = next;
       } else {
-        table = outputAddressOf(cur, words[i + 1]!);
+        table = outputAddress(cur, words[i + 1]!);
       }
     }
     const words = this.memory.page(table)!;
-    const i = (Math.floor(ipa / LEVEL_BYTES[level]!) % 512) << 1;
+    const i = (Math.floor(ipa / LEVEL_SIZE[level]!) % 512) << 1;
     // A table replaced by a block is left unreferenced (its page is not reused, GuestTableMemory).
     words[i] = lo;
     words[i + 1] = hi;
@@ -169,10 +157,10 @@ export class GuestStage2Table {
 
   private fillFromBlock(page: number, childLevel: number, lo: number, hi: number): void {
     const words = this.memory.page(page)!;
-    const childSize = LEVEL_BYTES[childLevel]!;
+    const childSize = LEVEL_SIZE[childLevel]!;
     const attrLo = (lo & ~OA_LO_MASK & ~DESC_TYPE) | (childLevel === 3 ? DESC_TYPE : 0);
     const attrHi = hi & ~OA_HI_MASK;
-    const oa = outputAddressOf(lo, hi);
+    const oa = outputAddress(lo, hi);
     for (let k = 0; k < 512; k++) {
       const d = withOutputAddress(attrLo, attrHi, oa + k * childSize);
       words[k << 1] = d.lo;

@@ -5,9 +5,9 @@
  * so every run places every table at the same L1 IPA. The pages are never handed back (a guest
  * hypervisor that keeps its table pages), which keeps replay a plain fold.
  */
-import { GRANULE } from './guest-descriptor';
+import { PAGE_SIZE } from '@mteperm/arm64';
 
-const WORDS_PER_PAGE = GRANULE / 4;
+const WORDS_PER_PAGE = PAGE_SIZE / 4;
 
 export class GuestTableMemory {
   private readonly pages = new Map<number, Uint32Array>();
@@ -18,12 +18,12 @@ export class GuestTableMemory {
     readonly base: number,
     readonly size: number,
   ) {
-    this.next = base + size - (size % GRANULE);
+    this.next = base + size - (size % PAGE_SIZE);
   }
 
   /** Pages still free. */
   get freePages(): number {
-    return Math.floor((this.next - this.base) / GRANULE);
+    return Math.floor((this.next - this.base) / PAGE_SIZE);
   }
 
   /** Table pages handed out so far. */
@@ -33,8 +33,8 @@ export class GuestTableMemory {
 
   /** A fresh zeroed table page; its L1 IPA, or undefined when the memslot is exhausted. */
   allocate(): number | undefined {
-    if (this.next - GRANULE < this.base) return undefined;
-    this.next -= GRANULE;
+    if (this.next - PAGE_SIZE < this.base) return undefined;
+    this.next -= PAGE_SIZE;
     this.pages.set(this.next, new Uint32Array(WORDS_PER_PAGE));
     return this.next;
   }
@@ -46,7 +46,7 @@ export class GuestTableMemory {
 
   /** The 64-bit value at L1 IPA `ipa` (8-byte aligned) as L1 would read it; 0 outside table pages. */
   read64(ipa: number): bigint {
-    const off = ipa % GRANULE;
+    const off = ipa % PAGE_SIZE;
     const p = this.pages.get(ipa - off);
     if (p === undefined) return 0n;
     const i = off >>> 2;

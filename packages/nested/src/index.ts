@@ -8,9 +8,9 @@ export { encodeGuestLeafAttrs, guestMemAttr, GUEST_IPA_BITS, GUEST_S2_ATTRS, GUE
 export type { GuestS2Attr, GuestS2Ap, GuestS2Regs, GuestLeafSpec } from './guest-descriptor';
 export { combineShadowLeaf } from './shadow-entry';
 export type { ShadowLeaf } from './shadow-entry';
-export { shadowMemAttr, FWB_STAGE1_NOTAGACCESS } from './shadow-memattr';
+export { shadowMemAttr } from './shadow-memattr';
 export type { ShadowMemAttr, ShadowMemAttrInput } from './shadow-memattr';
-export { decideNestedAccess, baseOp } from './nested-access';
+export { decideNestedAccess } from './nested-access';
 export type { NestedDecision, NestedWalks, L1Fault } from './nested-access';
 export { NestedError } from './errors';
 export type { NestedErrorCode } from './errors';

@@ -1,5 +1,6 @@
 import type { AccessOp } from '@mteperm/events';
-import { decodeEsr, type Stage2Prot } from '@mteperm/pgtable';
+import { decodeEsr } from '@mteperm/arm64';
+import type { Stage2Prot } from '@mteperm/pgtable';
 import { L1_RAM, mapL0, mapL1, resolve, world } from '../test/two-stage';
 import type { GuestS2Attr } from './guest-descriptor';
 
@@ -42,7 +43,7 @@ describe('one L2 access through both stages (DOMAIN A.2.8, C §5, B §6.1)', () 
     expect(d.kind).toBe(expected(l1Attr, l0, op));
     if (d.kind === 'inject') {
       // C §5 rule 3 / C §8 row 58: EC 0x24, Permission at L1's leaf level (3), bit 41, WnR per tag effect.
-      expect(decodeEsr(d.fault.esr)).toEqual({ ec: 0x24, il: true, wnr: TAG_WRITE.has(op), fsc: 0b001111, kind: 'permission', level: 3, tagAccess: true });
+      expect(decodeEsr(d.fault.esr)).toEqual({ ec: 0x24, il: true, isv: false, ea: false, wnr: TAG_WRITE.has(op), fsc: 0b001111, kind: 'permission', level: 3, iss2: 1 << 9, tagAccess: true });
       expect(d.fault.esr).toBe(TAG_WRITE.has(op) ? 0x0000_0200_9200_004fn : 0x0000_0200_9200_000fn);
     }
     if (d.kind === 'tag-fault-in-l0') expect(d.l1Ipa).toBe(L1IPA + 0x40); // the exit's gpa is this page (A.2.5)

@@ -13,8 +13,8 @@
  *    the VM's own guest). Then the shadow leaf is installed and the access retried.
  */
 import type { AccessOp } from '@mteperm/events';
-import { accessEffect, checkAccess, type Stage2Access, type Stage2Host, type WalkResult } from '@mteperm/pgtable';
-import { outputAddressOf } from './guest-descriptor';
+import type { Stage2Host, WalkResult } from '@mteperm/pgtable';
+import { baseOp, checkStage2Leaf, outputAddress, type FaultKind, type Stage2AccessQuery } from '@mteperm/arm64';
 import { combineShadowLeaf, type ShadowLeaf } from './shadow-entry';
 
 /** The walks a decision needs; each fills and returns a reused result. */
@@ -47,31 +47,37 @@ export type NestedDecision =
   /** L0's own NoTagAccess refused a tag access: L0's tag-access fault path with the L1 IPA (A.2.5). */
   | { readonly kind: 'tag-fault-in-l0'; readonly l1Ipa: number };
 
-/** The plain access L0 must allow for `op`'s base permission (C §3.4: tag ops need R or W). */
-export function baseOp(op: AccessOp): AccessOp {
-  const needs = accessEffect(op).needs;
-  return needs === 'r' ? 'read' : needs === 'w' ? 'write' : 'exec';
+/** An L2 access at an L2 IPA. */
+export interface NestedAccess extends Stage2AccessQuery {
+  readonly ipa: number;
+}
+
+/** L1's walk never yields an alignment fault (DOMAIN A.3.5 is not modelled yet). */
+function l1FaultKind(kind: FaultKind): L1Fault['kind'] {
+  if (kind === 'alignment') throw new Error('an alignment fault injected into L1 is not modelled (DOMAIN A.3.5)');
+  return kind;
 }
 
 function l1Ipa(l1: WalkResult, l2Ipa: number): number {
-  return outputAddressOf(l1.lo, l1.hi) + (l2Ipa - l1.base);
+  return outputAddress(l1.lo, l1.hi) + (l2Ipa - l1.base);
 }
 
-export function decideNestedAccess(walks: NestedWalks, access: Stage2Access): NestedDecision {
+export function decideNestedAccess(walks: NestedWalks, access: NestedAccess): NestedDecision {
   const l2Ipa = access.ipa;
-  const shadow = checkAccess(walks.shadow(l2Ipa), access);
+  const s = walks.shadow(l2Ipa);
+  const shadow = checkStage2Leaf(s, access);
   if (shadow.kind === 'ok') {
-    return { kind: 'complete', pa: shadow.pa, tagsIgnored: shadow.tagsIgnored, tagStorageTouched: shadow.tagStorageTouched, noTagAccess: shadow.noTagAccess };
+    return { kind: 'complete', pa: outputAddress(s.lo, s.hi) + (l2Ipa - s.base), tagsIgnored: shadow.tagsIgnored, tagStorageTouched: shadow.tagStorageTouched, noTagAccess: shadow.noTagAccess };
   }
   const l1 = walks.guest(l2Ipa);
-  const atL1 = checkAccess(l1, access);
-  if (atL1.kind !== 'ok') {
-    return { kind: 'inject', fault: { kind: atL1.kind, level: atL1.level, esr: atL1.esr, tagAccess: atL1.tagAccess, wnr: atL1.wnr } };
+  const atL1 = checkStage2Leaf(l1, access);
+  if (atL1.kind === 'fault') {
+    return { kind: 'inject', fault: { kind: l1FaultKind(atL1.fault), level: atL1.level, esr: atL1.esr, tagAccess: atL1.tagAccess, wnr: atL1.wnr } };
   }
   const ipa1 = l1Ipa(l1, l2Ipa);
   if (shadow.tagAccess) return { kind: 'tag-fault-in-l0', l1Ipa: ipa1 };
   const op = baseOp(access.op);
   const l0 = walks.host2(ipa1);
-  if (checkAccess(l0, { ipa: ipa1, op }).kind !== 'ok') return { kind: 'fault-in-l0', l1Ipa: ipa1, op };
+  if (checkStage2Leaf(l0, { op }).kind !== 'ok') return { kind: 'fault-in-l0', l1Ipa: ipa1, op };
   return { kind: 'install', leaf: combineShadowLeaf(l2Ipa, l1, l0, walks.host) };
 }

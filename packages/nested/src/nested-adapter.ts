@@ -13,17 +13,8 @@ import type { EventBus, PublishContext } from '@mteperm/bus';
 import type { AccessOp, Envelope, EnvelopeOf, EventData, MteEvent, MteEventType, S1Attr, Tcf } from '@mteperm/events';
 import { stage2LeavesJson, type Stage2LeafJson, type WalkResult } from '@mteperm/pgtable';
 import { NestedError } from './errors';
-import {
-  GRANULE,
-  GUEST_IPA_LIMIT,
-  GUEST_S2_APS,
-  GUEST_S2_ATTRS,
-  LEVEL_BYTES,
-  descriptorBigInt,
-  outputAddressOf,
-  type GuestS2Ap,
-  type GuestS2Attr,
-} from './guest-descriptor';
+import { GUEST_IPA_LIMIT, GUEST_S2_APS, GUEST_S2_ATTRS, type GuestS2Ap, type GuestS2Attr } from './guest-descriptor';
+import { LEVEL_SIZE, PAGE_SIZE, descToBigInt, outputAddress } from '@mteperm/arm64';
 import { GuestStage2Table } from './guest-stage2-table';
 import { decideNestedAccess, type NestedWalks } from './nested-access';
 import { NestedState, type GuestHypervisor } from './nested-state';
@@ -114,7 +105,7 @@ export class NestedAdapter {
     for (const m of req.map) {
       const env = this.publish({ type: 'GuestStage2Written', data: { ipa: m.ipa, pa: m.pa, size: m.size, attr: m.attr, ap: m.ap } }, pub, false);
       for (const w of this.state.applyGuestWrite(ctx.vm, req.vcpu, env.data)) {
-        leaves.push({ ipa: hex(w.ipa), level: w.level, desc: hex(descriptorBigInt(w.lo, w.hi)), at: hex(w.at) });
+        leaves.push({ ipa: hex(w.ipa), level: w.level, desc: hex(descToBigInt(w.lo, w.hi)), at: hex(w.at) });
       }
       this.invalidateShadow(this.state.hypervisor(ctx.vm, req.vcpu)!, Number(m.ipa), Number(m.size), 'l2', { ...pub, causation: env.seq });
     }
@@ -143,7 +134,7 @@ export class NestedAdapter {
       const where = `guest_stage2 map[${i}]`;
       if (!(GUEST_S2_ATTRS as readonly string[]).includes(m.attr)) return new NestedError('MTEPERM_NESTED_ATTR', `${where}: attr ${m.attr} is not one of ${GUEST_S2_ATTRS.join(', ')}`);
       if (!(GUEST_S2_APS as readonly string[]).includes(m.ap)) return new NestedError('MTEPERM_NESTED_ATTR', `${where}: ap ${m.ap} is not one of ${GUEST_S2_APS.join(', ')}`);
-      const g = BigInt(GRANULE);
+      const g = BigInt(PAGE_SIZE);
       if (m.size <= 0n || m.ipa % g !== 0n || m.pa % g !== 0n || m.size % g !== 0n) {
         return new NestedError('MTEPERM_NESTED_ALIGN', `${where}: ipa ${hex(m.ipa)} pa ${hex(m.pa)} size ${hex(m.size)} are not whole 4 KiB granules`);
       }
@@ -223,7 +214,7 @@ export class NestedAdapter {
         case 'install': {
           const l = d.leaf;
           const env = this.publish(
-            { type: 'ShadowStage2Mapped', data: { ipa: BigInt(l.ipa), l1_ipa: BigInt(l.l1Ipa), pa: BigInt(l.pa), size: BigInt(l.size), level: l.level, desc: descriptorBigInt(l.lo, l.hi) } },
+            { type: 'ShadowStage2Mapped', data: { ipa: BigInt(l.ipa), l1_ipa: BigInt(l.l1Ipa), pa: BigInt(l.pa), size: BigInt(l.size), level: l.level, desc: descToBigInt(l.lo, l.hi) } },
             ctx,
             true,
           );
@@ -290,12 +281,12 @@ export class NestedAdapter {
     const table = h.table;
     const walk = h.guestWalk;
     h.shadow.forEachLeaf((ipa, level) => {
-      const len = LEVEL_BYTES[level]!;
+      const len = LEVEL_SIZE[level]!;
       let from = ipa;
       if (space === 'l1') {
         if (table === undefined || walk === undefined) return;
         const w = table.walk(ipa, walk);
-        from = w.found ? outputAddressOf(w.lo, w.hi) + (ipa - w.base) : -Infinity;
+        from = w.found ? outputAddress(w.lo, w.hi) + (ipa - w.base) : -Infinity;
       }
       if (from === -Infinity || (from < end && start < from + len)) stale.push([ipa, len]);
     });

@@ -8,7 +8,8 @@
  */
 import type { Envelope, EventData } from '@mteperm/events';
 import { Stage2PageTable, Stage2State, type Stage2Host, type WalkResult } from '@mteperm/pgtable';
-import { GUEST_IPA_BITS, descriptorBigInt, type GuestS2Ap, type GuestS2Attr, type GuestS2Regs } from './guest-descriptor';
+import { GUEST_IPA_BITS, type GuestS2Ap, type GuestS2Attr, type GuestS2Regs } from './guest-descriptor';
+import { descToBigInt } from '@mteperm/arm64';
 import { GuestStage2Table, type GuestLeafWritten, type GuestWalkResult } from './guest-stage2-table';
 import { GuestTableMemory } from './guest-table-memory';
 
@@ -156,9 +157,9 @@ export class NestedState {
         table_pages: v.memory?.pageAddresses() ?? [],
         hypervisors: this.hypervisors(vm).map((h) => {
           const l1: string[] = [];
-          h.table?.forEachLeaf((ipa, level, lo, hi, at) => l1.push(`${ipa.toString(16)}/${level}/${at.toString(16)}=${descriptorBigInt(lo, hi).toString(16)}`));
+          h.table?.forEachLeaf((ipa, level, lo, hi, at) => l1.push(`${ipa.toString(16)}/${level}/${at.toString(16)}=${descToBigInt(lo, hi).toString(16)}`));
           const shadow: string[] = [];
-          h.shadow.forEachLeaf((ipa, level, lo, hi) => shadow.push(`${ipa.toString(16)}/${level}=${descriptorBigInt(lo, hi).toString(16)}`));
+          h.shadow.forEachLeaf((ipa, level, lo, hi) => shadow.push(`${ipa.toString(16)}/${level}=${descToBigInt(lo, hi).toString(16)}`));
           return { vcpu: h.vcpu, regs: h.regs, root: h.table?.root ?? null, l1, shadow };
         }),
       };

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { AccessOp, S1Attr, Tcf } from '@mteperm/events';
-import { decodeDescriptor, type Stage2Prot } from '@mteperm/pgtable';
+import { decodeDescriptor } from '@mteperm/arm64';
+import type { Stage2Prot } from '@mteperm/pgtable';
 import { mapL0, mapL1, resolve, world } from '../test/two-stage';
 import type { GuestS2Ap, GuestS2Attr } from './guest-descriptor';
 

@@ -8,22 +8,9 @@
  * L1's MemAttr is decoded with L1's virtual FWB and MTEPERM view, L0's with the host's.
  */
 import type { MemType } from '@mteperm/events';
-import { decodeMemAttr, type MemAttr, type Stage2Host, type WalkResult } from '@mteperm/pgtable';
-import {
-  DESC_AF,
-  DESC_TYPE,
-  DESC_VALID,
-  MEMATTR_MASK,
-  MEMATTR_SHIFT,
-  S2AP_R,
-  S2AP_W,
-  SH_INNER_SHAREABLE,
-  SW_SHIFT_HI,
-  XN_HI,
-  levelOfSize,
-  outputAddressOf,
-  withOutputAddress,
-} from './guest-descriptor';
+import type { Stage2Host, WalkResult } from '@mteperm/pgtable';
+import { levelOfSize, withOutputAddress } from './guest-descriptor';
+import { DESC_AF, DESC_TYPE, DESC_VALID, MEMATTR_MASK, MEMATTR_SHIFT, S2AP_R, S2AP_W, SH_INNER_SHAREABLE, SW_SHIFT_HI, XN_HI, decodeMemAttr, outputAddress, type MemAttr } from '@mteperm/arm64';
 import { shadowMemAttr } from './shadow-memattr';
 
 export interface ShadowLeaf {
@@ -68,8 +55,8 @@ function memAttrBits(lo: number): number {
 export function combineShadowLeaf(l2Ipa: number, l1: WalkResult, l0: WalkResult, host: Stage2Host): ShadowLeaf {
   const size = Math.min(l1.size, l0.size);
   const ipa = l2Ipa - (l2Ipa % size);
-  const l1Ipa = outputAddressOf(l1.lo, l1.hi) + (ipa - l1.base);
-  const pa = outputAddressOf(l0.lo, l0.hi) + (l1Ipa - l0.base);
+  const l1Ipa = outputAddress(l1.lo, l1.hi) + (ipa - l1.base);
+  const pa = outputAddress(l0.lo, l0.hi) + (l1Ipa - l0.base);
 
   const l1Bits = memAttrBits(l1.lo);
   const l1Attr = decodeMemAttr(l1Bits, { fwb: l1.fwb, mtePerm: l1.mtePerm });

@@ -11,10 +11,7 @@
  *   that a stage-1 Device or NC type wins (C §5 rule 2).
  */
 import type { MemType } from '@mteperm/events';
-import { S2_FWB_MEMATTR, S2_MEMATTR } from '@mteperm/pgtable';
-
-/** FWB=1 MemAttr "stage-1 attributes + NoTagAccess" (Table D8-101; DOMAIN C §1.2). */
-export const FWB_STAGE1_NOTAGACCESS = 0b1111;
+import { FWB_STAGE1_NOTAGACCESS, S2_FWB_MEMATTR, S2_MEMATTR } from '@mteperm/arm64';
 
 export interface ShadowMemAttrInput {
   /** The host's HCR_EL2.FWB (FEAT_S2FWB in use). */

@@ -2,6 +2,7 @@
  * Small measurable kernels for tools/bench (CONTRACT §4 `pgtable.*` and `ref.map_walks_per_s`).
  * Each builds its own table so figures are comparable run to run.
  */
+import { PAGE_SIZE } from '@mteperm/arm64';
 import { MapReferenceStage2 } from './map-reference';
 import type { Stage2Prot } from './prot';
 import { Stage2PageTable } from './stage2-page-table';
@@ -26,7 +27,7 @@ function denseTable(pages: number): Stage2PageTable {
   if (!t.ok) throw t.error;
   const attrs = t.value.encodeProt(PROT);
   if (!attrs.ok) throw attrs.error;
-  for (let i = 0; i < pages; i++) t.value.mapAttrs(BASE_IPA + i * 4096, BASE_PA + i * 4096, 4096, attrs.value);
+  for (let i = 0; i < pages; i++) t.value.mapAttrs(BASE_IPA + i * PAGE_SIZE, BASE_PA + i * PAGE_SIZE, PAGE_SIZE, attrs.value);
   return t.value;
 }
 
@@ -39,7 +40,7 @@ export function benchMaps(pages: number): BenchFigure {
   const table = t.value;
   const a = attrs.value;
   const start = performance.now();
-  for (let i = 0; i < pages; i++) table.mapAttrs(BASE_IPA + i * 4096, BASE_PA + i * 4096, 4096, a);
+  for (let i = 0; i < pages; i++) table.mapAttrs(BASE_IPA + i * PAGE_SIZE, BASE_PA + i * PAGE_SIZE, PAGE_SIZE, a);
   return figure(pages, start);
 }
 
@@ -52,7 +53,7 @@ export function benchWalks(walks: number, pages = 1 << 18): BenchFigure {
   const start = performance.now();
   for (let i = 0; i < walks; i++) {
     x = (x * 1103515245 + 12345) >>> 0;
-    table.walk(BASE_IPA + (x % pages) * 4096 + 0x40, out);
+    table.walk(BASE_IPA + (x % pages) * PAGE_SIZE + 0x40, out);
     if (out.found) found++;
   }
   const f = figure(walks, start);
@@ -63,13 +64,13 @@ export function benchWalks(walks: number, pages = 1 << 18): BenchFigure {
 /** The same walks over the JS Map reference (ARCHITECTURE: naive JS Map per entry). */
 export function benchReferenceWalks(walks: number, pages = 1 << 18): BenchFigure {
   const ref = new MapReferenceStage2({ fwb: true, mtePerm: true }, 40);
-  for (let i = 0; i < pages; i++) ref.map(BASE_IPA + i * 4096, BASE_PA + i * 4096, 4096, PROT);
+  for (let i = 0; i < pages; i++) ref.map(BASE_IPA + i * PAGE_SIZE, BASE_PA + i * PAGE_SIZE, PAGE_SIZE, PROT);
   let x = 12345;
   let found = 0;
   const start = performance.now();
   for (let i = 0; i < walks; i++) {
     x = (x * 1103515245 + 12345) >>> 0;
-    if (ref.lookup(BASE_IPA + (x % pages) * 4096 + 0x40)) found++;
+    if (ref.lookup(BASE_IPA + (x % pages) * PAGE_SIZE + 0x40)) found++;
   }
   const f = figure(walks, start);
   if (found !== walks) throw new Error(`benchReferenceWalks: ${walks - found} walks missed`);

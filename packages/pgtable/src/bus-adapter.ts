@@ -6,14 +6,19 @@
  * what `Stage2State.evolve` needs to rebuild the tables.
  */
 import type { EventBus, PublishContext } from '@mteperm/bus';
-import type { AccessOp, Envelope, EnvelopeOf, EventData, MemType, S1Attr, Tcf } from '@mteperm/events';
-import { LEVEL_SIZE, descToBigInt } from './descriptor';
-import { checkAccess } from './access-check';
+import type { AccessOp, Envelope, EnvelopeOf, EventData, FaultKind, MemType, S1Attr, Tcf } from '@mteperm/events';
+import { LEVEL_SIZE, checkStage2Leaf, type FaultKind as Stage2FaultKind, descToBigInt, outputAddress } from '@mteperm/arm64';
 import type { PgtableError } from './errors';
 import type { Stage2Observer, WalkResult } from './stage2-page-table';
 import { Stage2State } from './stage2-state';
 
 const SUBSCRIBER = 'pgtable';
+
+/** The event schema has no alignment fault: the walk never yields one (A.3.5 is not modelled yet). */
+function eventFaultKind(kind: Stage2FaultKind): FaultKind {
+  if (kind === 'alignment') throw new Error('an alignment fault has no Stage2FaultTaken kind (DOMAIN A.3.5 not modelled)');
+  return kind;
+}
 type AccessData = EventData<'AccessRequested'>;
 const LEVEL_SIZE_BIG: readonly bigint[] = LEVEL_SIZE.map((s) => BigInt(s));
 
@@ -76,7 +81,7 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
   const observer = new PublishingObserver(bus);
   // Handlers run one at a time: one context, access and protection object serve them all.
   const ctx = observer.ctx;
-  const access: { ipa: number; op: AccessOp; tcf: Tcf | undefined; s1: S1Attr | undefined } = { ipa: 0, op: 'read', tcf: undefined, s1: undefined };
+  const access: { op: AccessOp; tcf: Tcf | undefined; s1: S1Attr | undefined } = { op: 'read', tcf: undefined, s1: undefined };
   const prot: { memType: MemType; noTagAccess: boolean; r: boolean; w: boolean; x: boolean; sw: number | undefined } = {
     memType: 'normal_wb',
     noTagAccess: false,
@@ -137,21 +142,21 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
     if (w === undefined) walkResults.set(vm, (w = table.createWalkResult()));
     const ipa = Number(d.gpa);
     table.walk(ipa, w);
-    access.ipa = ipa;
     access.op = d.op;
     access.tcf = d.tcf;
     access.s1 = d.s1;
-    const outcome = checkAccess(w, access);
+    const outcome = checkStage2Leaf(w, access);
     ctx.vm = vm;
     ctx.vcpu = vcpu;
     ctx.causation = causation;
     if (outcome.kind === 'ok') {
-      bus.publish({ type: 'AccessCompleted', data: { gpa: d.gpa, op: d.op, pa: BigInt(outcome.pa), tags_ignored: outcome.tagsIgnored } }, ctx);
+      const pa = outputAddress(w.lo, w.hi) + (ipa - w.base);
+      bus.publish({ type: 'AccessCompleted', data: { gpa: d.gpa, op: d.op, pa: BigInt(pa), tags_ignored: outcome.tagsIgnored } }, ctx);
     } else {
       bus.publish(
         {
           type: 'Stage2FaultTaken',
-          data: { ipa: d.gpa, esr: outcome.esr, kind: outcome.kind, level: outcome.level, tag_access: outcome.tagAccess, op: d.op },
+          data: { ipa: d.gpa, esr: outcome.esr, kind: eventFaultKind(outcome.fault), level: outcome.level, tag_access: outcome.tagAccess, op: d.op },
         },
         ctx,
       );

@@ -1,10 +1,7 @@
-/** Kernel errno values the stage-2 operations return (negated, as the kernel does). */
-export const EINVAL = 22;
-export const EAGAIN = 11;
-export const ERANGE = 34;
+import { ERRNO } from '@mteperm/arm64';
 
-/** errno names for reports. */
-export const ERRNO_NAME: Readonly<Record<number, string>> = { [EINVAL]: 'EINVAL', [EAGAIN]: 'EAGAIN', [ERANGE]: 'ERANGE' };
+// Kernel errno values the stage-2 operations return (negated, as the kernel does).
+const { EINVAL, EAGAIN, ERANGE } = ERRNO;
 
 /** Stable error codes of this package; each maps to one kernel errno. */
 export type PgtableErrorCode =

@@ -1,14 +1,25 @@
 import { EventBus } from '@mteperm/bus';
 import type { AccessOp, Envelope, MemType, S1Attr, Tcf } from '@mteperm/events';
 import { SAMPLE_EVENTS } from '@mteperm/events/testing';
-import { checkAccess } from './access-check';
 import { attachPgtable } from './bus-adapter';
-import { DESC_AF, DESC_TYPE, DESC_VALID, MEMATTR_SHIFT, S2AP_R, S2AP_W, XN_HI } from './descriptor';
-import { encodeEsr, esrToBigInt } from './esr';
-import { decodeMemAttr, memAttrNoTagAccess, memTypeOf } from './memattr';
+import {
+  DESC_AF,
+  DESC_TYPE,
+  DESC_VALID,
+  MEMATTR_SHIFT,
+  S2AP_R,
+  S2AP_W,
+  XN_HI,
+  accessEffect,
+  checkStage2Leaf,
+  decodeMemAttr,
+  encodeEsr,
+  esrToBigInt,
+  memAttrNoTagAccess,
+  memTypeOf,
+} from '@mteperm/arm64';
 import { encodeLeafAttrs, type Stage2Prot } from './prot';
 import { Stage2PageTable, type WalkResult } from './stage2-page-table';
-import { accessEffect } from './tag-access';
 
 // The hot paths keep caches (encoded protections, decoded MemAttr flags, ESR values) and reuse one
 // observer and context per adapter; these tests pin them to the uncached definitions.
@@ -70,7 +81,7 @@ describe('Stage2PageTable.encodeProt cache', () => {
   });
 });
 
-describe('checkAccess caches', () => {
+describe('checkStage2Leaf caches, on walk results', () => {
   it('matches the definitions (decodeMemAttr, encodeEsr) for every MemAttr, host, op, TCF and stage 1', () => {
     for (const host of HOSTS) {
       for (let bits = 0; bits < 16; bits++) {
@@ -83,12 +94,12 @@ describe('checkAccess caches', () => {
           for (const op of OPS) {
             for (const tcf of ['sync', 'none'] as Tcf[]) {
               for (const s1 of ['tagged', 'untagged'] as S1Attr[]) {
-                const o = checkAccess(walk, { ipa: 0x1008, op, tcf, s1 });
+                const o = checkStage2Leaf(walk, { op, tcf, s1 });
                 if (o.kind === 'ok') {
                   expect({ tagged: o.tagged, noTagAccess: o.noTagAccess }).toEqual({ tagged, noTagAccess });
                 } else {
                   const instruction = accessEffect(op).cls === 'exec';
-                  expect(o.esr).toBe(esrToBigInt(encodeEsr({ kind: o.kind, level: o.level, instruction, wnr: o.wnr, tagAccess: o.tagAccess })));
+                  expect(o.esr).toBe(esrToBigInt(encodeEsr({ kind: o.fault, level: o.level, instruction, wnr: o.wnr, tagAccess: o.tagAccess })));
                 }
               }
             }
@@ -104,7 +115,7 @@ describe('checkAccess caches', () => {
     const seen = new Set<bigint>();
     for (const level of [0, 1, 2, 3]) {
       for (const op of ['read', 'write', 'exec'] as AccessOp[]) {
-        const o = checkAccess({ ...w, found: false, level }, { ipa: 0, op });
+        const o = checkStage2Leaf({ ...w, found: false, level }, { op });
         if (o.kind === 'ok') throw new Error('expected a fault');
         expect(o.esr).toBe(esrToBigInt(encodeEsr({ kind: 'translation', level, instruction: op === 'exec', wnr: op === 'write', tagAccess: false })));
         seen.add(o.esr);

@@ -5,9 +5,9 @@
  * bench (ARCHITECTURE "Performance references"). Descriptors are assembled with bigint, independently
  * of the table's two-halves arithmetic.
  */
-import { LEVEL_SIZE, PAGE_SIZE, XN_HI, S2AP_R, S2AP_W } from './descriptor';
+import { LEVEL_SIZE, PAGE_SIZE, XN_HI, S2AP_R, S2AP_W } from '@mteperm/arm64';
 import { refused, okResult, type S2Result } from './errors';
-import { decodeMemAttr, memTypeOf } from './memattr';
+import { decodeMemAttr, memTypeOf } from '@mteperm/arm64';
 import { encodeLeafAttrs, type LeafAttrs, type Stage2Host, type Stage2Prot } from './prot';
 import { startLevelFor } from './vtcr';
 

@@ -11,10 +11,10 @@ import {
   SH_INNER_SHAREABLE,
   SW_SHIFT_HI,
   XN_HI,
-} from './descriptor';
+} from '@mteperm/arm64';
 import { refused, okResult, type S2Result } from './errors';
-import { encodeMemAttr } from './memattr';
-import { encodeS2ap } from './s2ap';
+import { encodeMemAttr } from '@mteperm/arm64';
+import { encodeS2ap } from '@mteperm/arm64';
 
 export interface Stage2Prot {
   readonly memType: MemType;

@@ -1,6 +1,6 @@
 import type { Stage2Prot } from './prot';
 import { Stage2PageTable, type Stage2Observer } from './stage2-page-table';
-import { stage2LeavesJson } from './leaf';
+import { stage2LeavesJson } from './leaves-json';
 
 const RW: Stage2Prot = { memType: 'normal_wb', noTagAccess: false, r: true, w: true, x: false };
 const NTA: Stage2Prot = { ...RW, noTagAccess: true };

@@ -25,9 +25,9 @@ import {
   TWO_32,
   XN_HI,
   descToBigInt,
-} from './descriptor';
+} from '@mteperm/arm64';
 import { refused, okResult, type PgtableError, type S2Result } from './errors';
-import { decodeMemAttr, memTypeOf } from './memattr';
+import { decodeMemAttr, memTypeOf } from '@mteperm/arm64';
 import type { LeafAttrs, Stage2Host, Stage2Prot } from './prot';
 import { encodeLeafAttrs } from './prot';
 import { startLevelFor, type StartLevel } from './vtcr';

@@ -5,7 +5,7 @@
  * Stage2BlockSplit. Replaying a log through `evolve` rebuilds every table exactly.
  */
 import type { Envelope } from '@mteperm/events';
-import { descFromBigInt } from './descriptor';
+import { descFromBigInt } from '@mteperm/arm64';
 import type { Stage2Host } from './prot';
 import { Stage2PageTable } from './stage2-page-table';
 

@@ -3,10 +3,9 @@ import type { KernelProfile } from './kernel-profile';
 import { systemSupportsMte } from './host';
 import type { HostCaps } from './host';
 
-/** KVM_CAP_ARM_MTE (include/uapi/linux/kvm.h; DOMAIN B §3.1). */
-export const KVM_CAP_ARM_MTE = 205;
-/** KVM_CAP_ARM_MTE_PERM: never merged; 239 only where a number is needed (DOMAIN A.2.1). */
-export const KVM_CAP_ARM_MTE_PERM = 239;
+import { KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM } from '@mteperm/arm64';
+
+export { KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM } from '@mteperm/arm64';
 
 export type CapName = 'KVM_CAP_ARM_MTE' | 'KVM_CAP_ARM_MTE_PERM';
 

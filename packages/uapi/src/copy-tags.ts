@@ -1,3 +1,4 @@
+import { PAGE_SIZE as PAGE_BYTES } from '@mteperm/arm64';
 import type { EventData } from '@mteperm/events';
 import type { MteCopyTags } from './commands';
 import { fail } from './errno';
@@ -10,7 +11,7 @@ import type { Memslot, VmState } from './vm-state';
 /** struct kvm_arm_copy_mte_tags.flags (include/uapi/linux/kvm.h). */
 export const KVM_ARM_TAGS_TO_GUEST = 0n;
 export const KVM_ARM_TAGS_FROM_GUEST = 1n;
-const PAGE_SIZE = 0x1000n;
+const PAGE_SIZE = BigInt(PAGE_BYTES);
 
 /**
  * Whether the VM maps pages of this slot NoTagAccess, i.e. there is no tag storage behind them:

@@ -3,15 +3,10 @@ import { errnoName, fail } from './errno';
 import type { ErrnoName } from './errno';
 import type { KernelProfile } from './kernel-profile';
 
-/** Exit reasons (include/uapi/linux/kvm.h; DOMAIN B §3.3). */
-export const KVM_EXIT_MMIO = 6;
-export const KVM_EXIT_MEMORY_FAULT = 39;
-/** v1 only, never merged (DOMAIN A.1, B §3.3). */
-export const KVM_EXIT_ARM_NOTAG_ACCESS = 40;
-/** memory_fault.flags bit 4: allocation-tag access to memory without tags (DOMAIN A.2.5, B §3.3). */
-export const KVM_MEMORY_EXIT_FLAG_TAGACCESS = 1n << 4n;
-/** memory_fault.flags bit 3 (v6.13). */
-export const KVM_MEMORY_EXIT_FLAG_PRIVATE = 1n << 3n;
+import { KVM_EXIT_ARM_NOTAG_ACCESS, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, KVM_MEMORY_EXIT_FLAG_TAGACCESS, PAGE_SIZE as PAGE_BYTES } from '@mteperm/arm64';
+
+// Exit reasons and memory_fault flags are uapi facts kept in @mteperm/arm64 (DOMAIN B §3.3).
+export { KVM_EXIT_ARM_NOTAG_ACCESS, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_MEMORY_EXIT_FLAG_TAGACCESS } from '@mteperm/arm64';
 
 /** struct kvm_run up to the end of its exit union: 32 bytes of header + the 256-byte union. */
 export const KVM_RUN_SIZE = 288;
@@ -19,7 +14,7 @@ export const KVM_RUN_EXIT_REASON_OFFSET = 8; // __u32 exit_reason
 export const KVM_RUN_UNION_OFFSET = 32; // the exit union, padded to 256 bytes
 export const KVM_RUN_UNION_SIZE = 256;
 
-const PAGE_SIZE = 0x1000n;
+const PAGE_SIZE = BigInt(PAGE_BYTES);
 const PAGE_MASK = ~(PAGE_SIZE - 1n);
 
 export type KvmRunExit =

@@ -6,8 +6,9 @@ import type { HostCaps } from './host';
 import type { KernelProfile } from './kernel-profile';
 import type { Memslot, VmState } from './vm-state';
 
-export const KVM_MEM_LOG_DIRTY_PAGES = 1;
-export const KVM_MEM_READONLY = 2;
+import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, PAGE_SIZE as PAGE_BYTES } from '@mteperm/arm64';
+
+export { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '@mteperm/arm64';
 /** The memslot flags arm64 accepts in v6.13 (no guest_memfd). */
 export const KVM_MEM_VALID_FLAGS = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
 /** KVM_USER_MEM_SLOTS on arm64 (SHRT_MAX, no internal slots); one address space. */
@@ -15,7 +16,7 @@ export const KVM_USER_MEM_SLOTS = 32767;
 export const KVM_ADDRESS_SPACE_NUM = 1;
 /** KVM_MEM_MAX_NR_PAGES. */
 export const KVM_MEM_MAX_NR_PAGES = (1n << 31n) - 1n;
-const PAGE_SIZE = 0x1000n;
+const PAGE_SIZE = BigInt(PAGE_BYTES);
 const U64_MAX = (1n << 64n) - 1n;
 
 /** What kvm_has_mte / kvm_has_mte_perm / system_supports_notagaccess say for this VM. */

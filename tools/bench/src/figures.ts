@@ -7,7 +7,7 @@ import type { MteEvent } from '@mteperm/events';
 import { logSink, openLogReader, openLogWriter } from '@mteperm/log';
 import type { EventSink } from '@mteperm/bus';
 // The generated static module itself, not the checked codec: the reference the codec is compared to.
-import { mteperm } from '../../../packages/events/generated/pb';
+import { mteperm } from '@mteperm/events/reference';
 import { nowNs } from './stats';
 
 /** One measured quantity of the bench document (CONTRACT §4). */

@@ -1,3 +1,4 @@
+import { PAGE_SIZE } from '@mteperm/arm64';
 import { benchMaps, benchReferenceWalks, benchWalks, bytesPerPage, MapReferenceStage2 } from '@mteperm/pgtable';
 import type { BenchDocument } from './bench';
 import { median, nowNs } from './stats';
@@ -35,7 +36,7 @@ const PROT = { memType: 'normal_wb', noTagAccess: false, r: true, w: true, x: fa
 function referenceMaps(pages: number): number {
   const ref = new MapReferenceStage2({ fwb: true, mtePerm: true }, 40);
   const t = nowNs();
-  for (let i = 0; i < pages; i++) ref.map(0x8000_0000 + i * 4096, 0x8_0000_0000 + i * 4096, 4096, PROT);
+  for (let i = 0; i < pages; i++) ref.map(0x8000_0000 + i * PAGE_SIZE, 0x8_0000_0000 + i * PAGE_SIZE, PAGE_SIZE, PROT);
   return pages / (Math.max(nowNs() - t, 1) / 1e9);
 }
 

@@ -1,3 +1,4 @@
+import { PAGE_SIZE } from '@mteperm/arm64';
 import { parseScenario } from '@mteperm/runtime';
 import type { AccessOp } from '@mteperm/events';
 import type { AccessStep, Scenario, ScenarioStep } from '@mteperm/runtime';
@@ -47,13 +48,13 @@ export function pipelineScenario(accesses: number): { scenario: Scenario; firstA
     let gpa: bigint;
     let access: AccessOp;
     if (k === 7) {
-      gpa = BAR + BigInt(((i >> 3) & 4095) * 4096 + 0x40);
+      gpa = BAR + BigInt(((i >> 3) & 4095) * PAGE_SIZE + 0x40);
       access = 'stg';
     } else if (k >= 5) {
-      gpa = FILE + BigInt(i * 4096);
+      gpa = FILE + BigInt(i * PAGE_SIZE);
       access = k === 5 ? 'read' : 'write';
     } else {
-      gpa = RAM + BigInt(i * 4096);
+      gpa = RAM + BigInt(i * PAGE_SIZE);
       access = RAM_OPS[k]!;
     }
     steps.push({ ...proto, index: steps.length, gpa, access });
@@ -89,7 +90,7 @@ export function nestedScenario(accesses: number): { scenario: Scenario; firstAcc
   const proto = base.steps[base.steps.length - 1] as AccessStep;
   const steps: ScenarioStep[] = base.steps.slice(0, -1);
   const firstAccess = steps.length;
-  for (let i = 0; i < accesses; i++) steps.push({ ...proto, index: steps.length, gpa: BigInt(i * 4096), access: i & 1 ? 'read' : 'write' });
+  for (let i = 0; i < accesses; i++) steps.push({ ...proto, index: steps.length, gpa: BigInt(i * PAGE_SIZE), access: i & 1 ? 'read' : 'write' });
   return { scenario: { ...base, steps }, firstAccess, lastAccess: steps.length - 1 };
 }
 

@@ -105,8 +105,9 @@ describe('hostile scenarios through the CLI: a clear error (exit 2) or a bounded
     const steps = JSON.parse(r.stdout).steps;
     expect(steps.slice(3, 6).map((s: { ret: number }) => s.ret)).toEqual([0, -17, -14]);
     // Accesses beyond the VM's 40-bit IPA space are not looked up: KVM injects an external abort
-    // into the guest (DOMAIN B §5.2), whatever the address up to 2^64-8.
-    expect(steps[7]).toMatchObject({ outcome: 'injected', abort: { kind: 'sea', esr: '0x96000050' } });
+    // into the guest (DOMAIN B §5.2), whatever the address up to 2^64-8; kvm_inject_dabt sets no
+    // WnR, so a tag write gets the same ESR_EL1 as a read (DOMAIN A.3.9).
+    expect(steps[7]).toMatchObject({ outcome: 'injected', abort: { kind: 'sea', esr: '0x96000010' } });
     expect(steps[8]).toMatchObject({ op: 'access', gpa: '0xfffffffffffffff8', outcome: 'injected', abort: { kind: 'sea', esr: '0x96000010' } });
   });
 

@@ -104,10 +104,10 @@ describe('tag-alloc-retry (DOMAIN A.2.7)', () => {
 });
 
 describe('inject-sea (DOMAIN A.2.7)', () => {
-  it('injects a synchronous external abort: outcome injected, ESR EC 0x25 | IL | WnR (tag write) | DFSC 0x10', () => {
+  it('injects a synchronous external abort: outcome injected, ESR_EL1 EC 0x25 | IL | DFSC 0x10, no WnR (DOMAIN A.3.9)', () => {
     const r = run(scenario('[inject-sea]', [access('0x10000040', 'stg'), access('0x10000080', 'ldg')].join('\n')));
-    expect(r.result.steps[7]).toEqual({ index: 7, op: 'access', vcpu: 0, gpa: '0x10000040', access: 'stg', outcome: 'injected', abort: { kind: 'sea', esr: '0x96000050' } });
-    // LDG reads tags: WnR = 0 (A.2.6).
+    expect(r.result.steps[7]).toEqual({ index: 7, op: 'access', vcpu: 0, gpa: '0x10000040', access: 'stg', outcome: 'injected', abort: { kind: 'sea', esr: '0x96000010' } });
+    // kvm_inject_dabt builds one syndrome whatever the op: the LDG's is the STG's (A.3.9).
     expect(r.result.steps[8]).toMatchObject({ outcome: 'injected', abort: { kind: 'sea', esr: '0x96000010' } });
     expect(r.of('MemoryFaultExit')).toEqual([]);
     // Nothing was remapped: the BAR stays NoTagAccess.

@@ -1,3 +1,4 @@
+import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '@mteperm/arm64';
 import type { AccessOp, S1Attr, Tcf } from '@mteperm/events';
 import type { BackingKind, CpuFeatureName, KernelProfile, ScenarioStepOp, Stage2Ap, Stage2Attr } from './types';
 
@@ -43,8 +44,8 @@ export const BACKING_KINDS = Object.freeze(Object.keys(BACKING_MTE_ALLOWED) as B
 
 /** KVM_MEM_* memslot flags by name (include/uapi/linux/kvm.h). */
 export const MEMSLOT_FLAGS: Readonly<Record<string, number>> = Object.freeze({
-  KVM_MEM_LOG_DIRTY_PAGES: 1 << 0,
-  KVM_MEM_READONLY: 1 << 1,
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_READONLY,
 });
 
 export const STEP_OPS = names<ScenarioStepOp>({

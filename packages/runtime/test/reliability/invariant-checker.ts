@@ -20,15 +20,16 @@
  * host region in creation order; RAM/page cache from 0x8_0000_0000, PFNMAP from 0x400_0000_0000),
  * not read from the model.
  */
+import { LEVEL_SIZE, PAGE_SIZE, PUD_SIZE, TAG_CHECKED_OPS, TAG_OPS as ARCH_TAG_OPS } from '@mteperm/arm64';
 import type { Envelope } from '@mteperm/events';
 
 const HOST_RAM_BASE = 0x8_0000_0000;
 const HOST_PFNMAP_BASE = 0x400_0000_0000;
-const GiB = 0x4000_0000;
-const PAGE = 0x1000;
-const LEVEL_SIZE = [0, GiB, 0x20_0000, PAGE];
-const TAG_OPS = new Set(['ldg', 'stg', 'st2g', 'stgm', 'ldgm', 'dc_gva', 'dc_gzva']);
-const CHECKED_OPS = new Set(['checked_read', 'checked_write']);
+// The architecture's facts come from @mteperm/arm64; the host layout above is restated on purpose.
+const GiB = PUD_SIZE;
+const PAGE = PAGE_SIZE;
+const TAG_OPS: ReadonlySet<string> = ARCH_TAG_OPS;
+const CHECKED_OPS: ReadonlySet<string> = TAG_CHECKED_OPS;
 
 interface Slot {
   slot: number;

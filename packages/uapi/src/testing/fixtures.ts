@@ -1,4 +1,5 @@
 import type { EventData, MteEvent } from '@mteperm/events';
+import { KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM } from '@mteperm/arm64';
 import { vmaForBacking } from '../backing';
 import type { BackingSpec } from '../backing';
 import type { UapiCommand } from '../commands';
@@ -41,7 +42,7 @@ export function when(command: UapiCommand, vm: VmState, host: HostCaps, kernel: 
 
 export const cap = (name: 'KVM_CAP_ARM_MTE' | 'KVM_CAP_ARM_MTE_PERM', extra: { flags?: bigint; step?: number } = {}): UapiCommand => ({
   kind: 'enable_cap',
-  cap: name === 'KVM_CAP_ARM_MTE' ? 205 : 239,
+  cap: name === 'KVM_CAP_ARM_MTE' ? KVM_CAP_ARM_MTE : KVM_CAP_ARM_MTE_PERM,
   cap_name: name,
   flags: extra.flags ?? 0n,
   args: [],

@@ -56,3 +56,17 @@ describe('MemAttr encode (DOMAIN B §4.2)', () => {
     expect(encodeMemAttr('device_ngnre', true, { fwb: true })).toBeUndefined();
   });
 });
+
+describe('MemAttr encode, every KVM memory type (DOMAIN B §4.2, A.2.3)', () => {
+  it.each([
+    ['normal_wb', false, 0b1111, 0b0110],
+    ['normal_wb', true, 0b0100, 0b1110],
+    ['normal_nc', false, 0b0101, 0b0101],
+    ['normal_nc', true, undefined, undefined],
+    ['device_ngnre', false, 0b0001, 0b0001],
+    ['device_ngnre', true, undefined, undefined],
+  ] as const)('%s, NoTagAccess %s → FWB=0 %s, FWB=1 %s', (memType, nta, noFwb, fwb) => {
+    expect(encodeMemAttr(memType, nta, { fwb: false })).toBe(noFwb);
+    expect(encodeMemAttr(memType, nta, { fwb: true })).toBe(fwb);
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * Decoding descriptors into named fields and the JSON `stage2` leaves (CONTRACT §3). bigint lives
+ * A stage-2 descriptor decoded into named fields (D8.3, D8.4, D8.6; DOMAIN B §4.1). bigint lives
  * here, at the edge.
  */
 import {
@@ -15,13 +15,11 @@ import {
   SW_SHIFT_HI,
   XN_HI,
   descFromBigInt,
-  descToBigInt,
   outputAddress,
 } from './descriptor';
-import type { MemType } from '@mteperm/events';
+import type { MemType } from './vocabulary';
 import { decodeMemAttr, memAttrNoTagAccess, memTypeOf, type MemAttr, type MemAttrOptions } from './memattr';
 import { decodeS2ap, type S2ap } from './s2ap';
-import type { Stage2PageTable } from './stage2-page-table';
 
 export type Shareability = 'non' | 'reserved' | 'outer' | 'inner';
 const SH_NAMES: readonly Shareability[] = ['non', 'reserved', 'outer', 'inner'];
@@ -81,37 +79,3 @@ export function decodeDescriptor(desc: bigint, level: number, options: MemAttrOp
   };
 }
 
-/** One `stage2` entry of the JSON result (CONTRACT §3). */
-export interface Stage2LeafJson {
-  readonly ipa: string;
-  readonly level: number;
-  readonly size: string;
-  readonly pa: string;
-  readonly desc: string;
-  readonly memattr: string;
-  readonly notagaccess: boolean;
-  readonly tagged: boolean;
-}
-
-const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
-
-/** Every valid leaf of `table`, in IPA order, in the CONTRACT §3 JSON shape. */
-export function stage2LeavesJson(table: Stage2PageTable): Stage2LeafJson[] {
-  const out: Stage2LeafJson[] = [];
-  const options = { fwb: table.fwb, mtePerm: table.mtePerm };
-  table.forEachLeaf((ipa, level, lo, hi) => {
-    const d = decodeDescriptor(descToBigInt(lo, hi), level, options);
-    if (d.kind !== 'block' && d.kind !== 'page') return;
-    out.push({
-      ipa: hex(ipa),
-      level,
-      size: hex(d.size),
-      pa: hex(d.outputAddress),
-      desc: hex(descToBigInt(lo, hi)),
-      memattr: `0b${d.memAttrBits.toString(2).padStart(4, '0')}`,
-      notagaccess: d.noTagAccess,
-      tagged: d.tagged,
-    });
-  });
-  return out;
-}

@@ -3,7 +3,8 @@
  * (DOMAIN C §1.2, B §4.2). With FEAT_MTE_PERM MemAttr[3] is meaningful (D8.6.6 overrides the D8.3
  * "RES0"); NoTagAccess iff MemAttr[3:1] == 0b111, i.e. 0b1110 and 0b1111 (DOMAIN A.2.6, C §7.1).
  */
-import type { MemType } from '@mteperm/events';
+import type { MemType } from './vocabulary';
+import { encodeFromTable } from './kvm-memattr';
 import type { DeviceType, MemAttr } from './memattr';
 
 /** What KVM writes with FWB=1 (MT_S2_FWB_*; DOMAIN B §4.2). */
@@ -13,6 +14,9 @@ export const S2_FWB_MEMATTR = {
   device_ngnre: 0b0001, // MT_S2_FWB_DEVICE_nGnRE
   normal_wb_notagaccess: 0b1110, // MT_S2_FWB_NORMAL_NOTAGACCESS: forced Normal WB + NoTagAccess
 } as const;
+
+/** FWB=1 MemAttr 0b1111: stage-1 attributes pass through, with NoTagAccess (Table D8-101; DOMAIN C §1.2). */
+export const FWB_STAGE1_NOTAGACCESS = 0b1111;
 
 const FWB_DEVICE: readonly DeviceType[] = ['nGnRnE', 'nGnRE', 'nGRE', 'GRE'];
 
@@ -38,12 +42,5 @@ export function decodeMemAttrFwb(bits: number, mtePerm = true): MemAttr {
 
 /** Encodes a KVM memory type with FWB = 1; NoTagAccess only exists for Normal WB (DOMAIN A.2.3). */
 export function encodeMemAttrFwb(memType: MemType, noTagAccess: boolean): number | undefined {
-  switch (memType) {
-    case 'normal_wb':
-      return noTagAccess ? S2_FWB_MEMATTR.normal_wb_notagaccess : S2_FWB_MEMATTR.normal_wb;
-    case 'normal_nc':
-      return noTagAccess ? undefined : S2_FWB_MEMATTR.normal_nc;
-    case 'device_ngnre':
-      return noTagAccess ? undefined : S2_FWB_MEMATTR.device_ngnre;
-  }
+  return encodeFromTable(S2_FWB_MEMATTR, memType, noTagAccess);
 }

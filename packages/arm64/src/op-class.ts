@@ -3,7 +3,7 @@
  * the data/instruction effect that stage-2 base permissions check, and the tag effect that
  * NoTagAccess checks.
  */
-import type { AccessOp } from '@mteperm/events';
+import type { AccessOp } from './vocabulary';
 
 export type AccessClass =
   /** read / write: Tag Unchecked data accesses. */
@@ -47,4 +47,26 @@ export function accessEffect(op: AccessOp): AccessEffect {
 export function isTagOp(op: AccessOp): boolean {
   const cls = EFFECTS[op].cls;
   return cls === 'tag_read' || cls === 'tag_write' || cls === 'tag_checked';
+}
+
+/** Every op: data, fetch, tag reads, tag writes, tag-checked. */
+export const ACCESS_OPS: readonly AccessOp[] = Object.keys(EFFECTS) as AccessOp[];
+
+const opsOf = (pred: (e: AccessEffect) => boolean): ReadonlySet<AccessOp> => new Set(ACCESS_OPS.filter((op) => pred(EFFECTS[op])));
+
+/** LDG, LDGM (C §3.4). */
+export const TAG_READ_OPS: ReadonlySet<AccessOp> = opsOf((e) => e.cls === 'tag_read');
+/** STG, ST2G, STGM, DC GVA, DC GZVA (C §3.4; DC GVA included, C §8 row 6). */
+export const TAG_WRITE_OPS: ReadonlySet<AccessOp> = opsOf((e) => e.cls === 'tag_write');
+/** The allocation-tag instructions (DOMAIN A.2.5): tag reads and tag writes. */
+export const TAG_OPS: ReadonlySet<AccessOp> = opsOf((e) => e.cls === 'tag_read' || e.cls === 'tag_write');
+/** Tag Checked data accesses (DOMAIN A.2.6). */
+export const TAG_CHECKED_OPS: ReadonlySet<AccessOp> = opsOf((e) => e.cls === 'tag_checked');
+/** Ops whose base permission is a write (S2AP W): stores, tag writes, checked stores. */
+export const WRITE_OPS: ReadonlySet<AccessOp> = opsOf((e) => e.needs === 'w');
+
+/** The plain data access (or fetch) whose stage-2 base permission `op` needs (C §3.4). */
+export function baseOp(op: AccessOp): AccessOp {
+  const needs = EFFECTS[op].needs;
+  return needs === 'r' ? 'read' : needs === 'w' ? 'write' : 'exec';
 }

@@ -3,7 +3,8 @@
  * (DOMAIN C §1.1, B §4.2). The FWB = 1 table lives in fwb.ts; the two never share constants because
  * the same value means different things under each (0b1110 is NoTagAccess only with FWB).
  */
-import type { MemType } from '@mteperm/events';
+import type { MemType } from './vocabulary';
+import { encodeFromTable } from './kvm-memattr';
 import { decodeMemAttrFwb, encodeMemAttrFwb } from './fwb';
 
 export type Cacheability = 'nc' | 'wt' | 'wb';
@@ -54,14 +55,7 @@ export function decodeMemAttrNoFwb(bits: number, mtePerm = true): MemAttr {
 
 /** Encodes a KVM memory type with FWB = 0; NoTagAccess only exists for Normal WB (DOMAIN A.2.3). */
 export function encodeMemAttrNoFwb(memType: MemType, noTagAccess: boolean): number | undefined {
-  switch (memType) {
-    case 'normal_wb':
-      return noTagAccess ? S2_MEMATTR.normal_wb_notagaccess : S2_MEMATTR.normal_wb;
-    case 'normal_nc':
-      return noTagAccess ? undefined : S2_MEMATTR.normal_nc;
-    case 'device_ngnre':
-      return noTagAccess ? undefined : S2_MEMATTR.device_ngnre;
-  }
+  return encodeFromTable(S2_MEMATTR, memType, noTagAccess);
 }
 
 /** Decodes MemAttr[3:0] under the given FWB setting into a tagged union. */

@@ -42,12 +42,23 @@ export const TWO_32 = 4294967296;
 /** Lowest level at which a 4 KiB-granule stage 2 may hold a block (KVM_PGTABLE_MIN_BLOCK_LEVEL = 1). */
 export const MIN_BLOCK_LEVEL = 1;
 
+/** A translation table level of the 4 KiB granule without LPA2 (D8.2). */
+export type Level = 0 | 1 | 2 | 3;
+
+/** The 4 KiB translation granule (D8.2): the size of a page, a level-3 leaf. */
+export const PAGE_SIZE = 0x1000;
+/** A level-2 block (4 KiB granule): 2 MiB, what Linux calls PMD_SIZE. */
+export const PMD_SIZE = 0x20_0000;
+/** A level-1 block (4 KiB granule): 1 GiB, what Linux calls PUD_SIZE. */
+export const PUD_SIZE = 0x4000_0000;
 /** Bytes mapped by one entry at each level (4 KiB granule): L0 512 GiB, L1 1 GiB, L2 2 MiB, L3 4 KiB. */
-export const LEVEL_SIZE: readonly number[] = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12];
+export const LEVEL_SIZE: readonly number[] = [2 ** 39, PUD_SIZE, PMD_SIZE, PAGE_SIZE];
 /** Reciprocals of LEVEL_SIZE: `ipa * LEVEL_INV[l]` is exact (powers of two) and `| 0` floors it. */
 export const LEVEL_INV: readonly number[] = LEVEL_SIZE.map((s) => 1 / s);
-
-export const PAGE_SIZE = 4096;
+/** Bytes one entry at `level` maps (D8.2, 4 KiB granule). */
+export function levelSize(level: Level): number {
+  return LEVEL_SIZE[level]!;
+}
 
 /** The full 64-bit descriptor from its halves (API edge). */
 export function descToBigInt(lo: number, hi: number): bigint {
