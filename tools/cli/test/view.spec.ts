@@ -19,6 +19,9 @@ if (!HAVE_CHROMIUM) {
 }
 const browserSuite = HAVE_CHROMIUM ? describe : describe.skip;
 
+/** What the page exposes for tests (page/main.ts); evaluated in the browser, typed here. */
+type PageGlobal = { mteperm?: { ready: boolean; loadMs: number; events: number; error?: string } };
+
 const SHOTS = join(__dirname, '..', '..', '..', 'dist', 'view-screenshots');
 const BUILTINS = readdirSync(join(__dirname, '..', 'scenarios'))
   .filter((f) => f.endsWith('.yaml'))
@@ -83,8 +86,11 @@ browserSuite('view in headless Chromium', () => {
     // No network: every request other than the file itself is refused and counted as an error.
     await page.route('**/*', (route) => (route.request().url().startsWith('file://') ? route.continue() : (errors.push(`request ${route.request().url()}`), route.abort())));
     await page.goto(`file://${file}`);
-    await page.waitForFunction(() => window.mteperm !== undefined, null, { timeout: 120_000 });
-    const state = await page.evaluate(() => ({ ready: window.mteperm?.ready, error: window.mteperm?.error, loadMs: window.mteperm?.loadMs ?? 0 }));
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobal).mteperm !== undefined, null, { timeout: 120_000 });
+    const state = await page.evaluate(() => {
+      const m = (globalThis as unknown as PageGlobal).mteperm;
+      return { ready: m?.ready, error: m?.error, loadMs: m?.loadMs ?? 0 };
+    });
     expect(state.error).toBeUndefined();
     expect(state.ready).toBe(true);
     return { page, errors, loadMs: state.loadMs };
@@ -156,7 +162,7 @@ browserSuite('view in headless Chromium', () => {
     const { page, errors, loadMs } = await open(html);
     try {
       const events = accessesOf(log);
-      const total = (await page.evaluate(() => window.mteperm?.events)) as number;
+      const total = (await page.evaluate(() => (globalThis as unknown as PageGlobal).mteperm?.events)) as number;
       expect(total).toBeGreaterThan(accesses * 4);
       expect(await page.locator('#events .row').count()).toBeLessThan(120);
       // Scroll to the end: the last rows appear (and still only a few dozen nodes).

@@ -16,6 +16,7 @@ interface CompareFlags {
   all?: boolean;
   policy?: string[];
   logDir?: string;
+  quiet?: boolean;
 }
 
 /** Colour only for a person at a terminal: never when piped or with NO_COLOR set (no-color.org). */
@@ -34,9 +35,10 @@ export function compareCommand(io: CliIo): Command {
     .addOption(new Option('--kernel <profile...>', 'kernel profiles to compare, in this order (DOMAIN A.1)').choices(KERNEL_PROFILES))
     .option('--all', 'show every step, not only those that differ')
     .option('--policy <name...>', "fault-policy plugins in order (default: the scenario's policy)")
+    .option('--quiet', 'no progress bar')
     .option('--log-dir <dir>', 'keep each run\'s event log as <dir>/<name>.<kernel>.mtelog')
     .action((file: string, flags: CompareFlags) => {
-      const progress = progressOn(io.stderr, 'steps', flags.json !== true);
+      const progress = progressOn(io.stderr, 'steps', flags.json !== true && flags.quiet !== true);
       const scenario = loadScenarioFile(resolveScenarioArg(file));
       const kernels = flags.kernel === undefined ? [...KERNEL_PROFILES] : [...new Set(flags.kernel)];
       let comparison;
