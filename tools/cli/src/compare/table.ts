@@ -104,7 +104,7 @@ function differingFields(entries: readonly StepResult[]): string[] {
 function leafSummary(r: ComparedResult): Cell {
   const tagged = r.stage2.filter((l) => l.tagged).length;
   const nta = r.stage2.filter((l) => l.notagaccess).length;
-  return { text: `${r.stage2.length} leaf${r.stage2.length === 1 ? '' : 's'}: ${tagged} tagged, ${nta} NoTagAccess`, tone: 'plain' };
+  return { text: `${r.stage2.length} ${r.stage2.length === 1 ? 'leaf' : 'leaves'}: ${tagged} tagged, ${nta} NoTagAccess`, tone: 'plain' };
 }
 
 /** Visible width (ANSI codes take no columns). */
