@@ -104,8 +104,10 @@ describe('compare: the table for a person', () => {
 
   it('colours the differing cells on a terminal, and not with NO_COLOR', async () => {
     const saved = process.env['NO_COLOR'];
+    const savedForce = process.env['FORCE_COLOR'];
     try {
       delete process.env['NO_COLOR'];
+      delete process.env['FORCE_COLOR']; // .ci/run sets FORCE_COLOR=0, which also turns colour off
       const tty = await mtepermIn(cwd, ['compare', 'builtin:vfio-passthrough-mte'], { tty: true });
       expect(tty.stdout).toContain(`${ESC}31m-EINVAL`); // baseline's refused memslot, in red
       process.env['NO_COLOR'] = '1';
@@ -114,6 +116,8 @@ describe('compare: the table for a person', () => {
     } finally {
       if (saved === undefined) delete process.env['NO_COLOR'];
       else process.env['NO_COLOR'] = saved;
+      if (savedForce === undefined) delete process.env['FORCE_COLOR'];
+      else process.env['FORCE_COLOR'] = savedForce;
     }
   });
 
