@@ -13,6 +13,9 @@ interface Leaf {
   memattr: string;
   notagaccess: boolean;
   tagged: boolean;
+  /** ipa and size as numbers, set once on load (IPAs are < 2^52: exact as doubles). */
+  at: number;
+  len: number;
 }
 interface Memslot {
   slot: number;
@@ -75,6 +78,10 @@ async function load(): Promise<Data> {
   if (decoder.decode(bytes.subarray(0, 4)) !== 'MTEV') throw new Error('embedded data: bad magic');
   const metaLen = new DataView(buf).getUint32(4, true);
   const meta = JSON.parse(decoder.decode(bytes.subarray(8, 8 + metaLen))) as Meta;
+  for (const l of [...meta.stage2, ...meta.shadow_stage2]) {
+    l.at = Number(l.ipa);
+    l.len = Number(l.size);
+  }
   const n = meta.events;
   let o = Math.ceil((8 + metaLen) / 8) * 8;
   const addr = new Float64Array(buf, o, n);
@@ -318,8 +325,8 @@ function drawMap(title: string, bands: Band[], onPick: (ipa: number) => void): H
     g.fillStyle = COLOURS.unmapped;
     g.fillRect(labelW, y, barW, bandH);
     for (const l of b.leaves) {
-      const x0 = labelW + ((Number(l.ipa) - b.base) / b.size) * barW;
-      const w = Math.max(1, (Number(l.size) / b.size) * barW);
+      const x0 = labelW + ((l.at - b.base) / b.size) * barW;
+      const w = Math.max(1, (l.len / b.size) * barW);
       g.fillStyle = leafColour(l);
       g.fillRect(x0, y, Math.min(w, labelW + barW - x0), bandH);
     }
@@ -335,7 +342,7 @@ function drawMap(title: string, bands: Band[], onPick: (ipa: number) => void): H
   canvas.addEventListener('mousemove', (ev) => {
     const p = pick(ev);
     if (p === undefined) return void (canvas.title = '');
-    const leaf = p.band.leaves.find((l) => Number(l.ipa) <= p.ipa && p.ipa < Number(l.ipa) + Number(l.size));
+    const leaf = p.band.leaves.find((l) => l.at <= p.ipa && p.ipa < l.at + l.len);
     canvas.title = leaf === undefined ? `0x${p.ipa.toString(16)}: not mapped` : leafText(leaf);
   });
   canvas.addEventListener('click', (ev) => {
@@ -351,13 +358,18 @@ function bandsOf(meta: Meta): { stage2: Band[]; shadow: Band[] } {
     label: `slot ${m.slot} ${m.backing} ${m.guest_phys_addr}`,
     base: Number(m.guest_phys_addr),
     size: Number(m.memory_size),
-    leaves: meta.stage2.filter((l) => Number(l.ipa) >= Number(m.guest_phys_addr) && Number(l.ipa) < Number(m.guest_phys_addr) + Number(m.memory_size)),
+    leaves: meta.stage2.filter((l) => l.at >= Number(m.guest_phys_addr) && l.at < Number(m.guest_phys_addr) + Number(m.memory_size)),
   }));
   // The shadow stage 2 is keyed by the L2 IPA: one band over the range its leaves span.
   const shadow: Band[] = [];
   if (meta.shadow_stage2.length > 0) {
-    const lo = Math.min(...meta.shadow_stage2.map((l) => Number(l.ipa)));
-    const hi = Math.max(...meta.shadow_stage2.map((l) => Number(l.ipa) + Number(l.size)));
+    // A loop, not Math.min(...leaves): spreading 10^5 arguments overflows the stack.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const l of meta.shadow_stage2) {
+      lo = Math.min(lo, l.at);
+      hi = Math.max(hi, l.at + l.len);
+    }
     shadow.push({ label: `L2 IPA 0x${lo.toString(16)}..0x${hi.toString(16)}`, base: lo, size: hi - lo, leaves: meta.shadow_stage2 });
   }
   return { stage2, shadow };
@@ -502,7 +514,7 @@ async function start(): Promise<void> {
     }
     filter = Uint32Array.from(out);
     applyView();
-    const leaf = [...m.stage2, ...m.shadow_stage2].find((l) => Number(l.ipa) <= ipa && ipa < Number(l.ipa) + Number(l.size));
+    const leaf = m.stage2.find((l) => l.at <= ipa && ipa < l.at + l.len) ?? m.shadow_stage2.find((l) => l.at <= ipa && ipa < l.at + l.len);
     $('right-title').textContent = leaf === undefined ? `exits · 0x${ipa.toString(16)}: no leaf` : `exits · leaf: ${leafText(leaf)}`;
     return out.length;
   }
