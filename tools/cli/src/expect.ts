@@ -15,7 +15,7 @@ function same(want: JsonValue, got: unknown): boolean {
 }
 
 /** The `expect` entries the result does not satisfy, each as one line (CONTRACT §1, exit status 1). */
-export function unmetExpectations(result: ContractResult, expectations: readonly ScenarioExpectation[]): string[] {
+export function unmetExpectations(result: Pick<ContractResult, 'steps'>, expectations: readonly ScenarioExpectation[]): string[] {
   const lines: string[] = [];
   for (const e of expectations) {
     const got = result.steps[e.index];

@@ -6,6 +6,8 @@ import { scenariosCommand } from './commands/scenarios';
 import { runsCommand } from './commands/runs';
 import { exportCommand } from './commands/export';
 import { fleetWorkerCommand } from './commands/fleet';
+import { compareCommand } from './commands/compare';
+import { viewCommand } from './commands/view';
 import { classify, EXIT_BAD_INPUT, EXIT_OK } from './errors';
 import type { CliIo } from './io';
 import { processIo } from './io';
@@ -27,6 +29,8 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(scenariosCommand(io));
   program.addCommand(runsCommand(io));
   program.addCommand(exportCommand(io));
+  program.addCommand(compareCommand(io));
+  program.addCommand(viewCommand(io));
   // The worker process of `replay nats://... --all` (README); not for people.
   program.addCommand(fleetWorkerCommand(), { hidden: true });
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

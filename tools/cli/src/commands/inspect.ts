@@ -29,8 +29,9 @@ export function inspectCommand(io: CliIo): Command {
     .description('show the final state rebuilt from a log: memslots, stage-2 leaves, shadow stage-2 leaves, exits')
     .argument('<log>', 'the .mtelog file, or a JetStream run nats://HOST:PORT/<run-id>')
     .option('--json', 'print JSON on stdout')
-    .action(async (path: string, flags: { json?: boolean }) => {
-      const report = isNatsUrl(path) ? await rebuildNats(path, true) : rebuildWithProgress(path, io, flags.json === true, true);
+    .option('--quiet', 'no progress bar')
+    .action(async (path: string, flags: { json?: boolean; quiet?: boolean }) => {
+      const report = isNatsUrl(path) ? await rebuildNats(path, true) : rebuildWithProgress(path, io, flags.json === true || flags.quiet === true, true);
       const vms = [...report.model.uapi.state.vms.entries()].sort(([a], [b]) => a - b);
       const last = vms.at(-1);
       const vm = last?.[0] ?? 0;

@@ -77,7 +77,8 @@ export function replayCommand(io: CliIo): Command {
     .option('--policy <name...>', 're-decide the recorded tag-access faults with these policies')
     .option('--all', 'with nats://HOST:PORT and --policy: re-decide every recorded run (fleet)')
     .option('--workers <n>', 'with --all: worker processes sharing the runs through a JetStream work queue', '2')
-    .action(async (path: string, flags: { json?: boolean; policy?: string[]; all?: boolean; workers: string }) => {
+    .option('--quiet', 'no progress bar')
+    .action(async (path: string, flags: { json?: boolean; policy?: string[]; all?: boolean; workers: string; quiet?: boolean }) => {
       if (flags.all === true) {
         await replayFleet(path, flags.policy, flags.workers, flags.json === true, io);
         return;
@@ -86,7 +87,7 @@ export function replayCommand(io: CliIo): Command {
         await redecide(path, flags.policy, flags.json === true, io);
         return;
       }
-      const report = isNatsUrl(path) ? await rebuildNats(path, false) : rebuildWithProgress(path, io, flags.json === true);
+      const report = isNatsUrl(path) ? await rebuildNats(path, false) : rebuildWithProgress(path, io, flags.json === true || flags.quiet === true);
       if (flags.json === true) {
         io.stdout.write(`${JSON.stringify(rebuildJson(report, path), null, 2)}\n`);
       } else {
