@@ -1,7 +1,7 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { openLogReader } from '@mteperm/log';
+import { checkOutputPath, openLogReader, writeOutputFile } from '@mteperm/log';
 import { hex, shadowStage2Leaves, stage2Leaves } from '@mteperm/runtime';
 import { CliError } from '../errors';
 import type { CliIo } from '../io';
@@ -10,14 +10,6 @@ import { progressOn } from '../progress';
 import { pageScript, renderViewHtml } from '../view/html';
 import { PageColumns } from '../view/page-data';
 import { damageJson, rebuildWithProgress, reportLogProblems } from './replay';
-
-/**
- * Writes the page. Today this is the path `run --svg` writes through (writeFileSync at the
- * resolved path); the output-path checks of CONTRACT §2 (regular file or new path) belong here.
- */
-function writeOutput(io: CliIo, path: string, text: string): void {
-  writeFileSync(resolve(io.cwd, path), text);
-}
 
 /** `mteperm view LOG [-o OUT.html]`: one self-contained HTML page to explore a log (CONTRACT §2). */
 export function viewCommand(io: CliIo): Command {
@@ -29,6 +21,8 @@ export function viewCommand(io: CliIo): Command {
     .action((path: string, flags: { out?: string; quiet?: boolean }) => {
       if (isNatsUrl(path)) throw new CliError('MTEPERM_CLI_ARG', `${path}: view reads a .mtelog file (copy the run first: mteperm export ${path} run.mtelog)`);
       const out = flags.out ?? `${path}.html`;
+      // Checked before the work, written atomically after it: a device, FIFO or folder is never touched.
+      checkOutputPath(out, { label: '-o', cwd: io.cwd });
       // The state at the end (leaves, memslots, hash check) is the rebuild replay's; the timeline is a second pass.
       const report = rebuildWithProgress(path, io, flags.quiet === true);
       const size = statSync(resolve(io.cwd, path)).size;
@@ -64,7 +58,7 @@ export function viewCommand(io: CliIo): Command {
         shadow_stage2: shadowStage2Leaves(report.model, vm),
       });
       const title = `${report.runStarted?.scenario ?? path} (kernel ${report.header.profile})`;
-      writeOutput(io, out, renderViewHtml(title, blob.toString('base64'), pageScript()));
+      writeOutputFile(out, renderViewHtml(title, blob.toString('base64'), pageScript()), { label: '-o', cwd: io.cwd });
       io.stdout.write(`${out}: ${columns.count} events, ${(blob.length / 1e6).toFixed(1)} MB of data; open it in a browser\n`);
       // A damaged log still gets its page (what could be read), then the one line and exit 2 of CONTRACT §2.
       reportLogProblems(report, path, io);
