@@ -98,7 +98,13 @@ function packageOf(name: string, cwd: string, load: NodeJS.Require, builtinNames
   }
 }
 
+// Files whose loading was cut off and whose half-loaded module the require cache would not give
+// up (Jest's registry): loading them again reports the same failure instead of an empty export.
+const cutOff = new Map<string, PolicyLoadFailure>();
+
 function fromModule(name: string, file: string, load: NodeJS.Require, budgetMs: number): { policy: FaultPolicy } | PolicyLoadFailure {
+  const earlier = cutOff.get(file);
+  if (earlier !== undefined && load.cache[file]?.loaded === false) return { ...earlier, plugin: name };
   let mod: unknown;
   let thrown: { e: unknown } | undefined;
   // The module's top level is plugin code like decide: under the same guards, with its own budget.
@@ -116,7 +122,9 @@ function fromModule(name: string, file: string, load: NodeJS.Require, budgetMs: 
   if (!r.ok) {
     // A load cut off by the watchdog never ran require's own clean-up.
     Reflect.deleteProperty(load.cache, file);
-    return { plugin: name, reason: r.reason, message: r.message };
+    const failure = { plugin: name, reason: r.reason, message: r.message };
+    if (load.cache[file] !== undefined) cutOff.set(file, failure);
+    return failure;
   }
   if (thrown !== undefined) {
     const e = thrown.e;
