@@ -73,7 +73,7 @@ export function replayCommand(io: CliIo): Command {
     .option('--workers <n>', 'with --all: worker processes sharing the runs through a JetStream work queue', '2')
     .action(async (path: string, flags: { json?: boolean; policy?: string[]; all?: boolean; workers: string; sandbox?: boolean }) => {
       if (flags.all === true) {
-        await replayFleet(path, flags.policy, flags.workers, flags.json === true, io);
+        await replayFleet(path, flags.policy, flags.workers, flags.json === true, io, flags.sandbox === true);
         return;
       }
       if (flags.policy !== undefined) {
@@ -98,7 +98,7 @@ export function replayCommand(io: CliIo): Command {
 async function redecide(path: string, policies: string[], json: boolean, io: CliIo, sandbox = false): Promise<void> {
   let report: RedecideReport;
   if (isNatsUrl(path)) {
-    report = await redecideNats(path, policies, io.cwd);
+    report = await redecideNats(path, policies, io.cwd, sandbox);
   } else {
     try {
       statSync(resolve(io.cwd, path));
