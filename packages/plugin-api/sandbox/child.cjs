@@ -6,6 +6,7 @@
 // can wait for the host's answer in the middle of the call. fd 1 and 2 are the host's stderr.
 const fs = require('node:fs');
 const v8 = require('node:v8');
+const { createContext, Script } = require('node:vm');
 const { classify, errorText } = require('./classify.cjs');
 
 const IN = 0;
@@ -112,6 +113,29 @@ function shapeOf(p) {
   return { value: { object: true }, name: plain(p.name), version: plain(p.version), decide: plain(p.decide) };
 }
 
+// The same watchdog as in the host (src/host/policy-call.ts), so that an overrun is cut off as it
+// would be in process and the process lives on; the worker's kill is only the backstop.
+const slot = { run: undefined };
+const guardContext = createContext({ slot });
+const guard = new Script('slot.run()', { filename: 'mteperm:policy-guard' });
+/** Runs `fn` under a `ms` watchdog: true if it finished, false if it was cut off. */
+function withBudget(ms, fn) {
+  if (!(ms > 0) || !Number.isFinite(ms)) {
+    fn();
+    return true;
+  }
+  slot.run = fn;
+  try {
+    guard.runInContext(guardContext, { timeout: Math.max(1, Math.ceil(ms)) });
+    return true;
+  } catch (e) {
+    if (e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return false;
+    throw e;
+  } finally {
+    slot.run = undefined;
+  }
+}
+
 let policy;
 let kinds = new Set();
 const isKind = (v) => typeof v === 'string' && kinds.has(v);
@@ -123,8 +147,11 @@ for (;;) {
     kinds = new Set(msg.kinds);
     let mod;
     let error;
+    let finished = true;
     try {
-      mod = require(msg.file);
+      finished = withBudget(msg.loadBudgetMs, () => {
+        mod = require(msg.file);
+      });
     } catch (e) {
       const str = (k) => {
         try {
@@ -138,13 +165,18 @@ for (;;) {
     }
     const failed = exitedResult('loading');
     if (failed !== undefined) send({ type: 'load-failed', ...failed });
+    else if (!finished) send({ type: 'load-failed', ok: false, reason: 'timeout', message: `loading did not finish within ${msg.loadBudgetMs} ms` });
     else if (error !== undefined) send({ type: 'load-threw', error });
     else {
       policy = exportOf(mod);
       send({ type: 'loaded', shape: shapeOf(policy) });
     }
   } else if (msg.type === 'decide') {
-    const result = classify(policy, freezeFault(msg.fault), policyContext(msg.facts), isKind);
+    let result;
+    const finished = withBudget(msg.budgetMs, () => {
+      result = classify(policy, freezeFault(msg.fault), policyContext(msg.facts), isKind);
+    });
+    if (!finished) result = { ok: false, reason: 'timeout', message: `decide() did not return within ${msg.budgetMs} ms` };
     send({ type: 'result', result: exitedResult('decide()') ?? result });
   }
 }

@@ -10,6 +10,10 @@ const v8 = require('node:v8');
 
 const { sab, execArgv, childScript, file, kinds, loadBudgetMs, startupLimitMs } = workerData;
 const ctrl = new Int32Array(sab, 0, 2);
+// The child keeps the limits itself with node:vm's watchdog, as the host does in process; the
+// worker kills it only if it has not answered this long after its limit (a blocking syscall, a
+// watchdog that could not interrupt it), and the next call then starts a fresh process.
+const BACKSTOP_MS = 1000;
 const data = new Uint8Array(sab, 8);
 
 function post(msg) {
@@ -78,8 +82,8 @@ function startAndLoad(done) {
   limit(startupLimitMs, () => done({ type: 'load-failed', ok: false, reason: 'timeout', message: `the sandbox process did not start within ${startupLimitMs} ms` }));
   me.onFrame = (msg) => {
     if (msg.type === 'ready') {
-      limit(loadBudgetMs, () => done({ type: 'load-failed', ok: false, reason: 'timeout', message: `loading did not finish within ${loadBudgetMs} ms` }));
-      frame({ type: 'load', file, kinds });
+      limit(loadBudgetMs + BACKSTOP_MS, () => done({ type: 'load-failed', ok: false, reason: 'timeout', message: `loading did not finish within ${loadBudgetMs} ms` }));
+      frame({ type: 'load', file, kinds, loadBudgetMs });
       return;
     }
     clearTimeout(timer);
@@ -100,8 +104,8 @@ function decide(request) {
       me.onEnd = undefined;
       post(msg);
     };
-    limit(request.budgetMs, () => post({ type: 'result', result: { ok: false, reason: 'timeout', message: `decide() did not return within ${request.budgetMs} ms` } }));
-    frame({ type: 'decide', fault: request.fault, facts: request.facts });
+    limit(request.budgetMs + BACKSTOP_MS, () => post({ type: 'result', result: { ok: false, reason: 'timeout', message: `decide() did not return within ${request.budgetMs} ms` } }));
+    frame({ type: 'decide', fault: request.fault, facts: request.facts, budgetMs: request.budgetMs });
   };
   if (child !== undefined) return ask();
   // Killed after an overrun: a fresh process and a fresh load, as the first time.

@@ -94,6 +94,7 @@ const ROWS: readonly Row[] = [
   { fixture: 'timer-in-decide.cjs', code: 0, stderr: '', failures: [] },
   { fixture: 'prints.cjs', code: 0, stderr: 'prints: deciding\nprints: raw write\n', failures: [] },
   { fixture: 'spin.cjs', code: 0, stderr: '', failures: at('spin', 'timeout') },
+  { fixture: 'blocks.cjs', code: 0, stderr: '', failures: at('blocks', 'timeout') },
   { fixture: 'throws.cjs', from: RELIABILITY, code: 0, stderr: '', failures: at('throws', 'threw') },
   { fixture: 'garbage.cjs', from: RELIABILITY, code: 0, stderr: '', failures: at('garbage', 'invalid-decision') },
   // In process a plugin is trusted code and may write files; the sandbox refuses the write.

@@ -103,7 +103,7 @@ describe('loadPolicies({ sandbox: true }): a policy in its own process under the
     }
   });
 
-  it('an overrun decide is killed with its process (timeout); the next call gets a fresh one', () => {
+  it('an overrun decide is cut off by the watchdog in the sandbox process (timeout), as in process, and the next call is answered too', () => {
     const chain = boxed('./spin.cjs');
     try {
       const t0 = Date.now();

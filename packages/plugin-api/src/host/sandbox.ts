@@ -51,8 +51,9 @@ const open = new Set<SandboxProcess>();
 /**
  * One untrusted policy in a separate Node process (README "Plugin isolation", `--sandbox`). The
  * fault path is synchronous, so the host's thread blocks in `Atomics.wait` on a SharedArrayBuffer
- * while a worker thread talks to the child and keeps the time limits; an overrun kills the child,
- * and the next call starts a fresh one.
+ * while a worker thread talks to the child. The child keeps the load and `decide` limits with the
+ * host's own watchdog (so an overrun is answered as in process); the worker kills a child that has
+ * not answered a second after its limit, and the next call then starts a fresh one.
  */
 class SandboxProcess {
   private readonly sab = new SharedArrayBuffer(8 + DATA_BYTES);
@@ -101,7 +102,7 @@ class SandboxProcess {
 
   load(): Message | undefined {
     this.worker.postMessage({ type: 'load' });
-    return this.receive(SANDBOX_STARTUP_LIMIT_MS + this.loadBudgetMs + 1000);
+    return this.receive(SANDBOX_STARTUP_LIMIT_MS + this.loadBudgetMs + 3000);
   }
 
   call(fault: TagAccessFault, ctx: FaultPolicyContext, budgetMs: number): PolicyCallResult {
@@ -109,7 +110,7 @@ class SandboxProcess {
     const plain = { ...fault, memslot: { ...fault.memslot }, stage2: { ...fault.stage2 } };
     this.worker.postMessage({ type: 'decide', fault: plain, facts, budgetMs });
     // The worker keeps the limits; this cap only guards against the worker itself being stuck.
-    const cap = SANDBOX_STARTUP_LIMIT_MS + this.loadBudgetMs + budgetMs + 1000;
+    const cap = SANDBOX_STARTUP_LIMIT_MS + this.loadBudgetMs + budgetMs + 3000;
     for (;;) {
       const msg = this.receive(cap);
       if (msg === undefined) return { ok: false, reason: 'timeout', message: `decide() did not return within ${budgetMs} ms` };
