@@ -1,6 +1,6 @@
 import { freezeFault, policyContext } from '@mteperm/plugin-api';
 import type { FaultPolicy, PluginFailureReason, PolicyContextFacts, PolicyDecision, PolicyDecisionKind, TagAccessFault } from '@mteperm/plugin-api';
-import { callPolicy, DEFAULT_POLICY_BUDGET_MS } from './policy-call';
+import { callPolicy, DEFAULT_POLICY_BUDGET_MS } from '@mteperm/plugin-api/host';
 
 export interface ChainOutcome {
   readonly decision: PolicyDecision;

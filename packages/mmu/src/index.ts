@@ -6,8 +6,6 @@ export { decideGuestAbort } from './guest-abort';
 export type { GuestAbort, AbortDecision } from './guest-abort';
 export { runPolicyChain } from './fault-policy';
 export type { ChainOutcome, ChainOptions } from './fault-policy';
-export { callPolicy, trustPolicy, DEFAULT_POLICY_BUDGET_MS } from './policy-call';
-export type { PolicyCallResult } from './policy-call';
 // The contract's types, re-exported because runPolicyChain and MmuOptions speak them.
 export type { FaultPolicy, FaultPolicyContext, PolicyDecision, TagAccessFault } from '@mteperm/plugin-api';
 export { mappingSize } from './mapping-size';

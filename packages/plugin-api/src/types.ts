@@ -104,10 +104,12 @@ export interface FaultPolicy {
 }
 
 /** The plugin hooks, by name (PluginFailed.hook). */
-export type PluginHook = 'decide';
+export type PluginHook = 'decide' | 'load';
 
 /**
  * Why a plugin's hook was skipped (PluginFailed.reason). `tampered`: the call changed shared
  * built-ins (Object.prototype and the like); the changes were undone and the answer ignored.
+ * `exited`: it called `process.exit` / `abort` / `kill`, which was refused. `denied`: under
+ * `--sandbox`, Node's permission model refused it an API (the message names the permission).
  */
-export type PluginFailureReason = 'threw' | 'invalid-decision' | 'timeout' | 'tampered';
+export type PluginFailureReason = 'threw' | 'invalid-decision' | 'timeout' | 'tampered' | 'exited' | 'denied';

@@ -25,6 +25,9 @@ const REQUIRED = [
   'ref.map_walks_per_s',
   'events.encode_per_s',
   'events.decode_per_s',
+  // Issue 21: the cost of --sandbox, beside the same policy in process.
+  'pipeline.sandboxed_faults_per_s',
+  'ref.untrusted_policy_faults_per_s',
 ];
 // Figures that are not rates and have no reference (sizes and counts).
 const PLAIN = [
@@ -45,7 +48,7 @@ const PLAIN = [
 describe('bench document (CONTRACT §4)', () => {
   const tmpBefore = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('mteperm-bench-')));
   // Tiny counts, whole-pipeline runs in this process (the child processes need the built dist).
-  const doc = runBench({ quick: true, runs: 1, ops: 50, pipelineAccesses: 400, smallLogAccesses: 100, nestedAccesses: 100, sameStateAccesses: [300, 1500], pipelineRuns: 1, inProcess: true });
+  const doc = runBench({ quick: true, runs: 1, ops: 50, pipelineAccesses: 400, smallLogAccesses: 100, nestedAccesses: 100, sameStateAccesses: [300, 1500], sandboxedAccesses: 80, pipelineRuns: 1, inProcess: true });
 
   it('has exactly the keys machine and figures, machine as {cpus, node, quick}', () => {
     expect(Object.keys(doc).sort()).toEqual(['figures', 'machine']);

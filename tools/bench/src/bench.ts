@@ -5,7 +5,7 @@ import { busGroup, eventsGroup, logGroup, protobufGroup } from './figures';
 import type { FigureGroup } from './figures';
 import { pgtableFigures } from './pgtable';
 import { median, nowNs } from './stats';
-import { inChild, replayLog, runNested, runPipeline, runRevisit } from './whole';
+import { inChild, replayLog, runNested, runPipeline, runPolicyPipeline, runRevisit } from './whole';
 import type { PipelineRun, ReplayRun } from './whole';
 
 /** The bench document, CONTRACT §4. */
@@ -30,6 +30,8 @@ export interface BenchOptions {
   readonly pipelineAccesses?: number;
   readonly smallLogAccesses?: number;
   readonly nestedAccesses?: number;
+  /** Accesses of each untrusted / sandboxed policy run (full 40 k, quick 4 k: one in eight reaches the policy). */
+  readonly sandboxedAccesses?: number;
   /** Accesses of the two same-state logs (revisitScenario): full 450 k / 2.25 M (≈ 1 M / 5 M events), quick 20 k / 100 k. */
   readonly sameStateAccesses?: readonly [number, number];
   /** Runs of each whole-pipeline figure (default 3): each is a scenario of its own. */
@@ -118,8 +120,24 @@ function wholePipeline(options: BenchOptions, dir: string): BenchDocument['figur
     nr.push(pipeline('nested', nested));
     say(`nested run ${r + 1}/${runs}: ${nr[r]!.faults} shadow faults in ${nr[r]!.seconds.toFixed(2)} s`);
   }
+  // The cost of --sandbox: the same faults with one untrusted policy file in process, then sandboxed.
+  const policyFile = path.join(dir, 'bench-exit-policy.cjs');
+  fs.writeFileSync(policyFile, "module.exports = { name: 'bench-exit', version: '1.0.0', decide: () => ({ kind: 'exit-to-vmm' }) };\n");
+  const boxedAccesses = options.sandboxedAccesses ?? (q ? 4_000 : 40_000);
+  const policyRun = (what: 'untrusted' | 'sandboxed'): PipelineRun =>
+    options.inProcess === true ? runPolicyPipeline(boxedAccesses, policyFile, what === 'sandboxed') : inChild<PipelineRun>([what, String(boxedAccesses), policyFile]);
+  const ut: PipelineRun[] = [];
+  const sb: PipelineRun[] = [];
+  for (let r = 0; r < runs; r++) {
+    ut.push(policyRun('untrusted'));
+    sb.push(policyRun('sandboxed'));
+    say(`policy run ${r + 1}/${runs}: ${ut[r]!.faults} faults in ${ut[r]!.seconds.toFixed(2)} s in process, ${sb[r]!.seconds.toFixed(2)} s sandboxed`);
+  }
   const main = p.slice(0, runs);
   return {
+    // The same work without --sandbox: the untrusted policy in process, under the watchdog.
+    'ref.untrusted_policy_faults_per_s': { value: Math.round(median(ut.map((x) => x.faults / x.seconds))), unit: 'faults/s' },
+    'pipeline.sandboxed_faults_per_s': { value: Math.round(median(sb.map((x) => x.faults / x.seconds))), unit: 'faults/s', reference: 'ref.untrusted_policy_faults_per_s' },
     'pipeline.faults_per_s': { value: Math.round(median(main.map((x) => x.faults / x.seconds))), unit: 'faults/s', reference: 'ref.protobuf_encode_decode_per_s' },
     'pipeline.events_per_s': { value: Math.round(median(main.map((x) => x.events / x.seconds))), unit: 'events/s', reference: 'ref.protobuf_encode_decode_per_s' },
     'pipeline.events_per_fault': { value: round2(median(main.map((x) => x.events / x.faults))), unit: 'events/fault' },

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Envelope } from '@mteperm/events';
 import { openLogWriter } from '@mteperm/log';
 import { rebuildFromLog, runScenario } from '@mteperm/runtime';
-import type { Scenario } from '@mteperm/runtime';
+import type { RunOptions, Scenario } from '@mteperm/runtime';
 import { nestedScenario, pipelineScenario, revisitScenario } from './scenarios';
 import { nowNs } from './stats';
 
@@ -18,7 +18,7 @@ export interface PipelineRun {
   readonly seconds: number;
 }
 
-function timedRun(scenario: Scenario, first: number, last: number, faultType: Envelope['type'], logPath: string | undefined): PipelineRun {
+function timedRun(scenario: Scenario, first: number, last: number, faultType: Envelope['type'], logPath: string | undefined, run: Pick<RunOptions, 'sandbox' | 'policyCwd'> = {}): PipelineRun {
   const writer = logPath === undefined ? undefined : openLogWriter(logPath, { profile: scenario.kernel, producer: 'mteperm-bench', fsync: false });
   let events = 0;
   let faults = 0;
@@ -37,7 +37,7 @@ function timedRun(scenario: Scenario, first: number, last: number, faultType: En
     }
   };
   try {
-    runScenario(scenario, { sink });
+    runScenario(scenario, { ...run, sink });
   } catch (e) {
     writer?.abort();
     throw e;
@@ -50,6 +50,17 @@ function timedRun(scenario: Scenario, first: number, last: number, faultType: En
 export function runPipeline(accesses: number, logPath?: string): PipelineRun {
   const { scenario, firstAccess, lastAccess } = pipelineScenario(accesses);
   return timedRun(scenario, firstAccess, lastAccess, 'Stage2FaultTaken', logPath);
+}
+
+/**
+ * runPipeline with one untrusted policy file (`policyFile`, answering exit-to-vmm, so the events
+ * are those of runPipeline) ahead of the chain: in process under the watchdog, or `sandbox`ed in a
+ * process of its own (a synchronous round trip per tag-access fault).
+ */
+export function runPolicyPipeline(accesses: number, policyFile: string, sandbox: boolean, logPath?: string): PipelineRun {
+  const { scenario, firstAccess, lastAccess } = pipelineScenario(accesses);
+  const withPolicy: Scenario = { ...scenario, policy: [path.resolve(policyFile)] };
+  return timedRun(withPolicy, firstAccess, lastAccess, 'Stage2FaultTaken', logPath, { sandbox });
 }
 
 /** Runs `accesses` accesses over a fixed set of pages (revisitScenario), logged like runPipeline. */

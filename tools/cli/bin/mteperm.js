@@ -16,6 +16,11 @@ try {
   }
   throw e;
 }
+// Taken before any plugin loads: the exit below is ours, whatever a plugin did to process.exit.
+const exit = process.exit.bind(process);
 main.main(process.argv).then((code) => {
   process.exitCode = code;
+  // The work is done: timers or handles a policy plugin left behind must not keep the process
+  // alive (README "Plugin isolation"). stdout and stderr are flushed first.
+  process.stdout.write('', () => process.stderr.write('', () => exit(code)));
 });

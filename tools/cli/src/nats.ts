@@ -41,6 +41,6 @@ export function rebuildNats(url: string, collectExits: boolean): Promise<Rebuild
 }
 
 /** Replay *re-decide* of a JetStream run. */
-export function redecideNats(url: string, policyNames: readonly string[], cwd: string): Promise<RedecideReport> {
-  return withStore(url, async (store, loc) => redecideEventLog(await openRun(store, loc, url), { policyNames, cwd }));
+export function redecideNats(url: string, policyNames: readonly string[], cwd: string, sandbox = false): Promise<RedecideReport> {
+  return withStore(url, async (store, loc) => redecideEventLog(await openRun(store, loc, url), { policyNames, cwd, ...(sandbox ? { sandbox } : {}) }));
 }

@@ -123,10 +123,26 @@ export function formatRunReport(result: ContractResult, regions: readonly Region
     for (const l of leafTable(result.shadow_stage2, [])) out.push(`  ${l}`);
   }
   if (result.migration !== null) out.push(`migration: ${result.migration.accepted ? 'accepted' : 'refused'}`);
+  if (result.plugin_failures.length > 0) out.push(...skippedPolicies(result.plugin_failures));
   out.push(`log: ${result.log.path} (${result.log.events} events, sha256 ${result.log.sha256})`);
   return `${out.join('\n')}\n`;
 }
 
 function leavesCount(n: number): string {
   return `${n} ${n === 1 ? 'leaf' : 'leaves'}`;
+}
+
+/** The policy calls that were skipped, one line per plugin and reason (CONTRACT §3 `plugin_failures`). */
+function skippedPolicies(failures: ContractResult['plugin_failures']): string[] {
+  const groups = new Map<string, { plugin: string; reason: string; steps: string[] }>();
+  for (const f of failures) {
+    const key = JSON.stringify([f.plugin, f.reason]);
+    const g = groups.get(key) ?? { plugin: f.plugin, reason: f.reason, steps: [] };
+    g.steps.push(f.step === null ? 'load' : String(f.step));
+    groups.set(key, g);
+  }
+  const n = failures.length;
+  const lines = [`skipped policy calls: ${n} (recorded as PluginFailed)`];
+  for (const g of groups.values()) lines.push(`  ${g.plugin}: ${g.reason} at ${g.steps[0] === 'load' && g.steps.length === 1 ? 'load' : `step${g.steps.length === 1 ? '' : 's'} ${g.steps.join(', ')}`}`);
+  return lines;
 }

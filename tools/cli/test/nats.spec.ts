@@ -150,6 +150,12 @@ suite('mteperm replay nats://HOST:PORT --all (fleet re-decide)', () => {
     expect(doc.totals.exits_avoided).toBe(Math.max(0, sum('exits', 'recorded') - sum('exits', 'redecided')));
     expect(doc.totals.changed).toBe(alone.reduce((n, t) => n + t.changed, 0));
     expect(doc.totals.recorded.faults).toBeGreaterThan(0);
+    // --sandbox: the same policy as a file, each worker's copy in its own sandboxed process (README "Plugin isolation").
+    writeFileSync(join(cwd, 'retry.cjs'), "module.exports = { name: 'retry', version: '1', decide: (f, ctx) => ({ kind: ctx.tagStorage.canAllocate() ? 'allocate-tags-and-retry' : 'pass' }) };\n");
+    const plain = await mtepermAsync('replay', server.url, '--all', '--policy', './retry.cjs', '--workers', '2', '--json');
+    const boxed = await mtepermAsync('replay', server.url, '--all', '--policy', './retry.cjs', '--workers', '2', '--json', '--sandbox');
+    expect([plain.code, boxed.code, boxed.stderr]).toEqual([0, 0, '']);
+    expect(JSON.parse(boxed.stdout).totals).toEqual(JSON.parse(plain.stdout).totals);
   });
 });
 

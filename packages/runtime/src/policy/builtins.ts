@@ -1,5 +1,5 @@
 import type { FaultPolicy } from '@mteperm/plugin-api';
-import { trustPolicy } from '@mteperm/mmu';
+import { trustPolicy } from '@mteperm/plugin-api/host';
 import { deviceSea } from '@mteperm/policy-example';
 import { exitToVmm } from '@mteperm/policy-exit-to-vmm';
 import { injectSea } from '@mteperm/policy-inject-sea';

@@ -169,3 +169,36 @@ describe('isolation in a run (ARCHITECTURE "Fault-policy plugins")', () => {
     expect(r.result.stage2.filter((l) => l.tagged && l.ipa < '0x80000000').map((l) => l.ipa)).toEqual(['0x10000000']);
   });
 });
+
+describe('plugins that misbehave while loading or deciding are recorded and skipped (issue 21, README "Plugin isolation")', () => {
+  const accesses = [access('0x10000040', 'stg'), access('0x10001000', 'st2g')].join('\n');
+  const yaml = (chain: string, extra = '') => scenario(chain, accesses, { pool: 1 }) + extra;
+
+  it('a policy that loops while loading: PluginFailed {hook: load, timeout} once, right after RunStarted; plugin_failures step null', () => {
+    const r = run(yaml('[./loop-on-load.cjs, tag-alloc-retry]'), { policyCwd: FIXTURES });
+    expect(r.events[1]).toMatchObject({ type: 'PluginFailed', data: { plugin: './loop-on-load.cjs', hook: 'load', reason: 'timeout', message: 'loading did not finish within 2000 ms' } });
+    expect(r.result.plugin_failures).toEqual([{ plugin: './loop-on-load.cjs', step: null, reason: 'timeout' }]);
+    // The chain goes on without it: tag-alloc-retry retries the first fault from its one page (DOMAIN A.2.7).
+    expect(r.result.steps.slice(7).map((s) => s['outcome'])).toEqual(['retried', 'exit']);
+  });
+
+  it('process.exit in decide: PluginFailed exited at each fault, listed by step', () => {
+    const r = run(yaml('[./exit-in-decide.cjs, tag-alloc-retry]'), { policyCwd: FIXTURES });
+    expect(r.of('PluginFailed')).toEqual(Array(2).fill({ plugin: 'exit-in-decide', hook: 'decide', reason: 'exited', message: 'decide() called process.exit(), which is refused to plugins' }));
+    expect(r.result.plugin_failures).toEqual([
+      { plugin: 'exit-in-decide', step: 7, reason: 'exited' },
+      { plugin: 'exit-in-decide', step: 8, reason: 'exited' },
+    ]);
+  });
+
+  it('policy_options.sandbox: true runs file policies sandboxed: the events of the in-process run, and a file write refused', () => {
+    const sandboxed = (chain: string) => yaml(chain).replace('policy_options: { tag_pool_pages: 1 }', 'policy_options: { tag_pool_pages: 1, sandbox: true }');
+    expect(parseScenario(sandboxed('[x]'), { file: 't.yaml' }).policy_options).toEqual({ tag_pool_pages: 1, sandbox: true });
+    const plain = run(yaml('[./retry-first-two.cjs]'), { policyCwd: FIXTURES });
+    const boxed = run(sandboxed('[./retry-first-two.cjs]'), { policyCwd: FIXTURES });
+    expect(boxed.result).toEqual(plain.result);
+    expect(boxed.events.map((e) => [e.type, e.data])).toEqual(plain.events.map((e) => [e.type, e.data]));
+    const writer = run(sandboxed('[./writes-file.cjs]'), { policyCwd: FIXTURES });
+    expect(writer.of('PluginFailed')[0]).toEqual({ plugin: 'writes-file', hook: 'decide', reason: 'denied', message: `decide() was denied FileSystemWrite (${resolve(FIXTURES, 'written-by-policy.txt')})` });
+  });
+});

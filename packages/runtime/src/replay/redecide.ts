@@ -4,7 +4,7 @@ import type { Envelope } from '@mteperm/events';
 import { openLogReader } from '@mteperm/log';
 import type { EventLog, EventLogDamage } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/plugin-api';
-import { resolvePolicies } from '../policy/resolve-policies';
+import { loadPolicyChain } from '../policy/resolve-policies';
 import { composeLiveModel } from '../run/compose';
 import type { Model } from '../run/compose';
 import { stateDigest } from '../run/state-digest';
@@ -18,6 +18,8 @@ export interface RedecideOptions {
   readonly policyNames?: readonly string[];
   /** Where policy paths and packages resolve from (default: the working folder). */
   readonly cwd?: string;
+  /** Run file and package policies in sandboxed processes (`replay --policy ... --sandbox`). */
+  readonly sandbox?: boolean;
 }
 
 /** One tag-access fault: what the recorded run did and what the new chain does. */
@@ -90,6 +92,7 @@ function redecideFold(options: RedecideOptions): { add(e: Envelope): void; repor
   let live: { bus: EventBus; model: Model } | undefined;
   let names: readonly string[] = options.policyNames ?? [];
   let recordedSha: string | null = null;
+  let closeChain = (): void => undefined;
   let head = { scenario: '', kernel: '', recorded_policies: [] as readonly string[], tag_pool_pages: 0 };
 
   const add = (e: Envelope): void => {
@@ -98,13 +101,18 @@ function redecideFold(options: RedecideOptions): { add(e: Envelope): void; repor
     if (e.causation !== 0n) return;
     if (e.type === 'RunStarted') {
       names = options.policyNames ?? options.policies?.map((p) => p.name) ?? e.data.policies;
-      const policies = options.policies ?? resolvePolicies(names, { cwd: options.cwd });
+      const chain =
+        options.policies === undefined
+          ? loadPolicyChain(names, { ...(options.cwd === undefined ? {} : { cwd: options.cwd }), ...(options.sandbox === true ? { sandbox: true } : {}) })
+          : { policies: [...options.policies], failures: [], close: () => undefined };
+      closeChain = chain.close;
       const bus = new EventBus();
-      const model = composeLiveModel(bus, { policies });
+      const model = composeLiveModel(bus, { policies: chain.policies });
       bus.all().subscribe((x) => fresh.add(x));
       live = { bus, model };
       head = { scenario: e.data.scenario, kernel: e.data.kernel, recorded_policies: e.data.policies, tag_pool_pages: Number(e.data.tag_pool_pages) };
       bus.publish({ type: 'RunStarted', data: { ...e.data, policies: [...names] } });
+      for (const f of chain.failures) bus.publish({ type: 'PluginFailed', data: { plugin: f.plugin, hook: 'load', reason: f.reason, message: f.message } });
       return;
     }
     if (live !== undefined) feed(live, e);
@@ -113,6 +121,7 @@ function redecideFold(options: RedecideOptions): { add(e: Envelope): void; repor
   const report = (path: string, damage: EventLogDamage | undefined): RedecideReport => {
     recorded.close();
     fresh.close();
+    closeChain();
     const redecidedSha = live === undefined ? null : stateDigest(live.model);
     live?.bus.complete();
 

@@ -9,6 +9,8 @@ export interface ContractResult {
   readonly stage2: readonly LeafResult[];
   readonly shadow_stage2: readonly LeafResult[];
   readonly migration: MigrationResultJson | null;
+  /** Policy calls skipped (README "Where the contract is silent"); `step` null for a load. */
+  readonly plugin_failures: readonly PluginFailureJson[];
   readonly log: { readonly path: string; readonly events: number; readonly sha256: string };
 }
 
@@ -16,6 +18,12 @@ export type StepResult = { readonly index: number; readonly op: string } & { rea
 
 /** A stage-2 leaf as CONTRACT §3 prints it (pgtable's form; `tagged` refined by the mmu's sanitising). */
 export type LeafResult = Stage2LeafJson;
+
+export interface PluginFailureJson {
+  readonly plugin: string;
+  readonly step: number | null;
+  readonly reason: string;
+}
 
 export interface MigrationResultJson {
   readonly accepted: boolean;

@@ -7,14 +7,15 @@ import { resolveCap } from '@mteperm/uapi';
 import type { Envelope } from '@mteperm/events';
 import { logSink, openLogWriter } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/mmu';
-import { resolvePolicies } from '../policy/resolve-policies';
+import type { PolicyLoadFailure } from '@mteperm/plugin-api/host';
+import { loadPolicyChain } from '../policy/resolve-policies';
 import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
 import { AccessOutcomeWatcher, accessResult, errnoOf } from './access-outcome';
 import { composeLiveModel } from './compose';
 import type { Model } from './compose';
 import { hex } from './hex';
 import { cpusOf } from './host-cpus';
-import type { ContractResult, LeafResult, MigrationResultJson, StepResult } from './result';
+import type { ContractResult, LeafResult, MigrationResultJson, PluginFailureJson, StepResult } from './result';
 import { shadowStage2Leaves, stage2Leaves } from './leaves';
 import { stateDigest } from './state-digest';
 
@@ -29,6 +30,8 @@ export interface RunOptions {
   readonly policies?: readonly FaultPolicy[];
   /** Where policy file paths and npm packages resolve from (default: the working folder). */
   readonly policyCwd?: string;
+  /** Run file and package policies in sandboxed processes (default: the scenario's `policy_options.sandbox`). */
+  readonly sandbox?: boolean;
   /** Receives every encoded event (the log). */
   readonly sink?: EventSink;
   /** Called after each step (progress reporting). */
@@ -47,23 +50,42 @@ const MTE_NAMES = ['NI', 'MTE', 'MTE2', 'MTE3'];
 
 /** Runs a validated scenario on a fresh model (all packages on one bus) and assembles its result. */
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOutcome {
+  const sandbox = options.sandbox ?? scenario.policy_options.sandbox ?? false;
+  const chain =
+    options.policies === undefined
+      ? loadPolicyChain(options.policyNames ?? scenario.policy, { ...(options.policyCwd === undefined ? {} : { cwd: options.policyCwd }), sandbox })
+      : { policies: [...options.policies], failures: [], close: () => undefined };
+  try {
+    return runChain(scenario, options, chain.policies, chain.failures);
+  } finally {
+    chain.close();
+  }
+}
+
+function runChain(scenario: Scenario, options: RunOptions, policies: readonly FaultPolicy[], loadFailures: readonly PolicyLoadFailure[]): RunOutcome {
   const bus = new EventBus(options.sink === undefined ? {} : { sink: options.sink });
-  const policies = options.policies ?? resolvePolicies(options.policyNames ?? scenario.policy, { cwd: options.policyCwd });
   const model = composeLiveModel(bus, { policies });
   const kernel = options.kernel ?? scenario.kernel;
 
   const outcomes = new AccessOutcomeWatcher(bus);
+  // Skipped policy calls, by the step that made them (CONTRACT §3 `plugin_failures`).
+  const pluginFailures: PluginFailureJson[] = [];
+  let current: number | null = null;
+  bus.subscribe('run:plugin-failures', 'PluginFailed', (e) => pluginFailures.push({ plugin: e.data.plugin, step: current, reason: e.data.reason }));
 
   bus.publish({
     type: 'RunStarted',
     data: { scenario: scenario.name, kernel, policies: [...(options.policyNames ?? scenario.policy)], tag_pool_pages: BigInt(scenario.policy_options.tag_pool_pages) },
   });
+  // A plugin skipped while loading is recorded once, before any step (hook `load`).
+  for (const f of loadFailures) bus.publish({ type: 'PluginFailed', data: { plugin: f.plugin, hook: 'load', reason: f.reason, message: f.message } });
   const host = bus.publish({ type: 'HostCpusProbed', data: probeHostCpus(cpusOf(scenario.host, 'host.cpus')) }).data;
 
   const steps: StepResult[] = [];
   let migration: MigrationResultJson | null = null;
   let vm = 0;
   for (const step of scenario.steps) {
+    current = step.index;
     const r = runStep(step);
     steps.push(r);
     options.onStep?.(steps.length, scenario.steps.length);
@@ -82,6 +104,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
     stage2: stage2Leaves(model, vm),
     shadow_stage2: shadowStage2Leaves(model, vm),
     migration,
+    plugin_failures: pluginFailures,
   };
   return { result, events: Number(bus.seq), stateSha256, model };
 

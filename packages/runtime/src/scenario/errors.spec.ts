@@ -63,6 +63,13 @@ const ROWS: Row[] = [
     'x.json: steps[1]: expected a mapping with one key naming the step (e.g. { create_vm: { ipa_bits: 40 } }), got "create_vcpu"'],
   ['bad capability', 'x.json', step({ enable_cap: 'ARM_MTE' }), 'MTEPERM_SCENARIO_FIELD',
     'x.json: steps[1].enable_cap: "ARM_MTE" is not a capability name (KVM_CAP_...) or number'],
+  // Issue 21 item 9: a well-formed name the model does not know names the file and field.
+  ['unknown capability', 'x.json', step({ enable_cap: 'KVM_CAP_NOPE' }), 'MTEPERM_SCENARIO_FIELD',
+    "x.json: steps[1].enable_cap: unknown capability 'KVM_CAP_NOPE' (the model knows KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM)"],
+  ['unknown capability in a mapping', 'x.json', step({ enable_cap: { cap: 'KVM_CAP_NOPE' } }), 'MTEPERM_SCENARIO_FIELD',
+    "x.json: steps[1].enable_cap.cap: unknown capability 'KVM_CAP_NOPE' (the model knows KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM)"],
+  ['unknown capability in check_extension', 'x.json', step({ check_extension: 'KVM_CAP_NOPE' }), 'MTEPERM_SCENARIO_FIELD',
+    "x.json: steps[1].check_extension: unknown capability 'KVM_CAP_NOPE' (the model knows KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM)"],
   ['bad kernel', 'x.json', json({ kernel: 'v3' }), 'MTEPERM_SCENARIO_FIELD',
     'x.json: kernel: unknown kernel profile "v3" (did you mean v1?); expected one of: baseline, v1, v2, drop-check'],
   ['bad name', 'x.json', json({ name: 'VFIO Passthrough' }), 'MTEPERM_SCENARIO_FIELD',

@@ -1,5 +1,6 @@
 import { type RawMapping, type RawValue, isMapping } from './raw';
 import { type FieldReader, child, get, has, item } from './fields';
+import { resolveCap } from '@mteperm/uapi';
 import { describeValue } from './describe';
 import { readHost } from './cpus';
 import type { BackingKind, CapRef, GuestStage2Entry, ScenarioBacking, ScenarioStep, ScenarioStepOp } from './types';
@@ -46,6 +47,12 @@ function readCap(r: FieldReader, v: RawValue, path: string): CapRef {
   if (typeof v === 'bigint') return r.int(v, path, 0, U32_MAX);
   if (typeof v === 'string') {
     if (!CAP_NAME.test(v)) r.fail(path, `${describeValue(v)} is not a capability name (KVM_CAP_...) or number`);
+    // A name the model does not know is the file's error, named here, not a failure mid-run.
+    try {
+      resolveCap(v);
+    } catch (e) {
+      r.fail(path, (e as Error).message);
+    }
     return v;
   }
   return r.fail(path, `expected a capability name (KVM_CAP_...) or number, got ${describeValue(v)}`);

@@ -43,6 +43,8 @@ export interface ScenarioCpuRegisters {
 export interface PolicyOptions {
   /** Pages in tag-alloc-retry's tag-storage pool (default 64). */
   readonly tag_pool_pages: number;
+  /** Run the file and package policies in a sandboxed process (`--sandbox`; README "Plugin isolation"). */
+  readonly sandbox?: boolean;
 }
 
 /** One `expect` entry: `match` is the entry minus `index`, kept as plain JSON data. */

@@ -62,11 +62,12 @@ function readPolicy(r: FieldReader, v: RawValue | undefined): readonly string[] 
 
 function readPolicyOptions(r: FieldReader, v: RawValue | undefined): PolicyOptions {
   if (v === undefined) return Object.freeze({ tag_pool_pages: DEFAULT_TAG_POOL_PAGES });
-  const m = r.mapping(v, 'policy_options', ['tag_pool_pages']);
+  const m = r.mapping(v, 'policy_options', ['tag_pool_pages', 'sandbox']);
   return Object.freeze({
     tag_pool_pages: has(m, 'tag_pool_pages')
       ? r.int(m.tag_pool_pages!, 'policy_options.tag_pool_pages', 0, 0xffff_ffff)
       : DEFAULT_TAG_POOL_PAGES,
+    ...(has(m, 'sandbox') ? { sandbox: r.bool(m.sandbox!, 'policy_options.sandbox') } : {}),
   });
 }
 

@@ -52,7 +52,7 @@ export function sumTotals(all: readonly Totals[]): Totals {
  * is acknowledged only after its result is reported, so a worker that dies leaves its run to the
  * others (redelivery), and results are keyed by run id so a redelivered run counts once.
  */
-export async function replayFleet(url: string, policies: string[] | undefined, workersText: string, json: boolean, io: CliIo): Promise<void> {
+export async function replayFleet(url: string, policies: string[] | undefined, workersText: string, json: boolean, io: CliIo, sandbox = false): Promise<void> {
   if (policies === undefined) throw new CliError('MTEPERM_CLI_ARG', '--all re-decides every run: name the policies with --policy');
   if (!/^[0-9]{1,3}$/.test(workersText) || Number(workersText) < 1) throw new CliError('MTEPERM_CLI_ARG', `--workers: '${workersText}' is not a worker count (1..999)`);
   const workers = Number(workersText);
@@ -67,7 +67,7 @@ export async function replayFleet(url: string, policies: string[] | undefined, w
       await Promise.all(
         Array.from({ length: Math.min(workers, Math.max(1, runs.length)) }, (_, w) =>
           new Promise<void>((resolve) => {
-            const child = fork(BIN, ['fleet-worker', `nats://${store.server}`, job, '--policy', ...policies], { cwd: io.cwd, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+            const child = fork(BIN, ['fleet-worker', `nats://${store.server}`, job, ...(sandbox ? ['--sandbox'] : []), '--policy', ...policies], { cwd: io.cwd, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
             let stderr = '';
             child.stderr?.on('data', (b: Buffer) => {
               stderr += b.toString();
@@ -133,13 +133,14 @@ export function fleetWorkerCommand(): Command {
     .argument('<server>')
     .argument('<job>')
     .requiredOption('--policy <name...>')
-    .action(async (server: string, job: string, flags: { policy: string[] }) => {
+    .option('--sandbox')
+    .action(async (server: string, job: string, flags: { policy: string[]; sandbox?: boolean }) => {
       const send = (m: RunResult): Promise<void> => new Promise((resolve, reject) => process.send!(m, undefined, {}, (e) => (e ? reject(e) : resolve())));
       await withStore(server, async (store) => {
         await WorkQueue.take(store, job, async (runId) => {
           let result: RunResult;
           try {
-            const report = await redecideEventLog(await store.open(runId), { policyNames: flags.policy, cwd: process.cwd() });
+            const report = await redecideEventLog(await store.open(runId), { policyNames: flags.policy, cwd: process.cwd(), ...(flags.sandbox === true ? { sandbox: true } : {}) });
             result = { run_id: runId, scenario: report.scenario, totals: report.totals, damage: report.damage };
           } catch (e) {
             if (e instanceof CliError && e.exitCode === EXIT_INTERNAL) throw e;

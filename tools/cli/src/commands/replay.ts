@@ -75,16 +75,17 @@ export function replayCommand(io: CliIo): Command {
     .argument('<log>', 'the .mtelog file, or a JetStream run nats://HOST:PORT/<run-id>')
     .option('--json', 'print a JSON report on stdout')
     .option('--policy <name...>', 're-decide the recorded tag-access faults with these policies')
+    .option('--sandbox', 'with --policy: run file and package policies in separate processes under Node\'s permission model')
     .option('--all', 'with nats://HOST:PORT and --policy: re-decide every recorded run (fleet)')
     .option('--workers <n>', 'with --all: worker processes sharing the runs through a JetStream work queue', '2')
     .option('--quiet', 'no progress bar')
-    .action(async (path: string, flags: { json?: boolean; policy?: string[]; all?: boolean; workers: string; quiet?: boolean }) => {
+    .action(async (path: string, flags: { json?: boolean; policy?: string[]; all?: boolean; workers: string; quiet?: boolean; sandbox?: boolean }) => {
       if (flags.all === true) {
-        await replayFleet(path, flags.policy, flags.workers, flags.json === true, io);
+        await replayFleet(path, flags.policy, flags.workers, flags.json === true, io, flags.sandbox === true);
         return;
       }
       if (flags.policy !== undefined) {
-        await redecide(path, flags.policy, flags.json === true, io);
+        await redecide(path, flags.policy, flags.json === true, io, flags.sandbox === true);
         return;
       }
       const report = isNatsUrl(path) ? await rebuildNats(path, false) : rebuildWithProgress(path, io, flags.json === true || flags.quiet === true);
@@ -102,17 +103,17 @@ export function replayCommand(io: CliIo): Command {
     });
 }
 
-async function redecide(path: string, policies: string[], json: boolean, io: CliIo): Promise<void> {
+async function redecide(path: string, policies: string[], json: boolean, io: CliIo, sandbox = false): Promise<void> {
   let report: RedecideReport;
   if (isNatsUrl(path)) {
-    report = await redecideNats(path, policies, io.cwd);
+    report = await redecideNats(path, policies, io.cwd, sandbox);
   } else {
     try {
       statSync(resolve(io.cwd, path));
     } catch {
       throw new CliError('MTEPERM_CLI_LOG', `${path}: no such log file`);
     }
-    report = redecideLog(resolve(io.cwd, path), { policyNames: policies, cwd: io.cwd });
+    report = redecideLog(resolve(io.cwd, path), { policyNames: policies, cwd: io.cwd, ...(sandbox ? { sandbox } : {}) });
   }
   const doc: RedecideReport = { ...report, log: path };
   if (json) {
