@@ -9,7 +9,7 @@ import { logSink, openLogWriter } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/mmu';
 import { resolvePolicies } from '../policy/resolve-policies';
 import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
-import { AccessOutcomeWatcher, accessResult, errnoOf } from './access-outcome';
+import { accessResult, errnoOf } from './access-outcome';
 import { composeLiveModel } from './compose';
 import type { Model } from './compose';
 import { hex } from './hex';
@@ -51,8 +51,6 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
   const policies = options.policies ?? resolvePolicies(options.policyNames ?? scenario.policy, { cwd: options.policyCwd });
   const model = composeLiveModel(bus, { policies });
   const kernel = options.kernel ?? scenario.kernel;
-
-  const outcomes = new AccessOutcomeWatcher(bus);
 
   bus.publish({
     type: 'RunStarted',
@@ -113,17 +111,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
         return { ...head, vcpu: step.id, ...errnoOf(r.ret) };
       }
       case 'access': {
-        if (model.uapi.state.vms.get(vm)?.vcpus.has(step.vcpu) !== true) {
-          // KVM_RUN needs a vCPU fd: without one the VMM's ioctl fails -EBADF.
-          return { ...head, vcpu: step.vcpu, gpa: hex(step.gpa), access: step.access, outcome: 'error', ...errnoOf(-9), reason: `vCPU ${step.vcpu} was not created` };
-        }
-        const outcome = outcomes.watch(step.level, () =>
-          bus.publish(
-            { type: 'AccessRequested', data: { step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1 } },
-            { vm, vcpu: step.vcpu },
-          ),
-        );
-        return accessResult(step.index, step.vcpu, hex(step.gpa), step.access, outcome);
+        // KVM_RUN owns the access; its AccessEnded is the step's result (-EBADF without a vCPU fd).
+        const end = model.uapi.runAccess({ step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1 }, { vm, vcpu: step.vcpu });
+        return accessResult(step.index, step.vcpu, hex(step.gpa), step.access, end);
       }
       case 'migrate': {
         const target = probeHostCpus(cpusOf(step.to, `steps[${step.index}].migrate.to.cpus`));
