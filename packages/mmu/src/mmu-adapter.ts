@@ -33,6 +33,7 @@ const FOLDED: readonly MteEventType[] = [
   'CapabilityEnabled',
   'MemslotRegistered',
   'TagsSanitised',
+  'Stage2MapRequested',
   'TagStorageAllocated',
 ];
 
