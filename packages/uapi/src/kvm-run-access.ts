@@ -29,25 +29,28 @@ interface Flight {
   ended: AccessEnd | undefined;
 }
 
-/** Mutable AccessEnded body reused for every end: the bus encodes it during `publish` and keeps nothing. */
+/**
+ * Mutable AccessEnded body reused for every end: the bus encodes it during `publish` and keeps
+ * nothing. Fields of other outcomes stay undefined (not deleted, so the object keeps one shape):
+ * the codec leaves them out, and the recorded event has only the fields of its outcome.
+ */
 interface EndBody {
   step: number;
   gpa: bigint;
   outcome: AccessOutcome;
   ret: number;
-  // Present as undefined rather than deleted: the object keeps one shape (the codec skips undefined).
   esr: bigint | undefined;
-  exit_reason: number;
-  exit_gpa: bigint;
-  exit_size: bigint;
-  exit_flags: bigint;
-  phys_addr: bigint;
-  len: number;
-  is_write: boolean;
+  exit_reason: number | undefined;
+  exit_gpa: bigint | undefined;
+  exit_size: bigint | undefined;
+  exit_flags: bigint | undefined;
+  phys_addr: bigint | undefined;
+  len: number | undefined;
+  is_write: boolean | undefined;
   abort_kind: EventData<'InjectedAbort'>['kind'] | undefined;
-  abort_esr: bigint;
-  abort_target_level: number;
-  reason: string;
+  abort_esr: bigint | undefined;
+  abort_target_level: number | undefined;
+  reason: string | undefined;
 }
 
 /**
@@ -67,17 +70,17 @@ export class KvmRunAccess {
     outcome: 'ok',
     ret: 0,
     esr: undefined,
-    exit_reason: 0,
-    exit_gpa: 0n,
-    exit_size: 0n,
-    exit_flags: 0n,
-    phys_addr: 0n,
-    len: 0,
-    is_write: false,
+    exit_reason: undefined,
+    exit_gpa: undefined,
+    exit_size: undefined,
+    exit_flags: undefined,
+    phys_addr: undefined,
+    len: undefined,
+    is_write: undefined,
     abort_kind: undefined,
-    abort_esr: 0n,
-    abort_target_level: 0,
-    reason: '',
+    abort_esr: undefined,
+    abort_target_level: undefined,
+    reason: undefined,
   };
   private readonly ctx = { vm: 0, vcpu: 0, causation: 0n };
   private readonly unsubscribe: (() => void)[];
@@ -183,7 +186,7 @@ export class KvmRunAccess {
     return f.active && e.vcpu === f.vcpu && e.vm === f.vm ? f : undefined;
   }
 
-  /** Retires the flight and resets the reused body to `outcome` with every other field at its default. */
+  /** Retires the flight and resets the reused body to `outcome` with every other field absent. */
   private end(f: Flight, outcome: AccessOutcome, causation: bigint): EndBody {
     f.active = false;
     const b = this.body;
@@ -192,17 +195,17 @@ export class KvmRunAccess {
     b.outcome = outcome;
     b.ret = 0;
     b.esr = f.esr;
-    b.exit_reason = 0;
-    b.exit_gpa = 0n;
-    b.exit_size = 0n;
-    b.exit_flags = 0n;
-    b.phys_addr = 0n;
-    b.len = 0;
-    b.is_write = false;
+    b.exit_reason = undefined;
+    b.exit_gpa = undefined;
+    b.exit_size = undefined;
+    b.exit_flags = undefined;
+    b.phys_addr = undefined;
+    b.len = undefined;
+    b.is_write = undefined;
     b.abort_kind = undefined;
-    b.abort_esr = 0n;
-    b.abort_target_level = 0;
-    b.reason = '';
+    b.abort_esr = undefined;
+    b.abort_target_level = undefined;
+    b.reason = undefined;
     this.ctx.vm = f.vm;
     this.ctx.vcpu = f.vcpu;
     this.ctx.causation = causation;

@@ -45,22 +45,7 @@ function u64(n: bigint, what: string): bigint {
 
 /** KVM_RUN on a vCPU that was never created: the VMM has no vCPU fd (-EBADF); no access ran. */
 function noVcpu(req: AccessRequest, vcpu: number): AccessEnd {
-  return {
-    step: req.step,
-    gpa: req.gpa,
-    outcome: 'error',
-    ret: fail('EBADF'),
-    exit_reason: 0,
-    exit_gpa: 0n,
-    exit_size: 0n,
-    exit_flags: 0n,
-    phys_addr: 0n,
-    len: 0,
-    is_write: false,
-    abort_esr: 0n,
-    abort_target_level: 0,
-    reason: `vCPU ${vcpu} was not created`,
-  };
+  return { step: req.step, gpa: req.gpa, outcome: 'error', ret: fail('EBADF'), reason: `vCPU ${vcpu} was not created` };
 }
 
 /** The events the uapi state is a fold of. */

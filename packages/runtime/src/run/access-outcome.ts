@@ -21,17 +21,20 @@ export function outcomeOfEnd(end: AccessEnd): Outcome {
     case 'ok':
     case 'retried':
       return { outcome: end.outcome };
-    case 'exit':
-      if (end.exit_reason === 6) return { outcome: 'exit', ret: 0, exit: { reason: 'KVM_EXIT_MMIO', phys_addr: hex(end.phys_addr), len: hex(end.len), is_write: end.is_write } };
+    case 'exit': {
+      // An outcome's own fields are present (absent ones read as the proto3 default).
+      const reason = end.exit_reason ?? 0;
+      if (reason === 6) return { outcome: 'exit', ret: 0, exit: { reason: 'KVM_EXIT_MMIO', phys_addr: hex(end.phys_addr ?? 0n), len: hex(end.len ?? 0), is_write: end.is_write ?? false } };
       return {
         outcome: 'exit',
         ...errnoOf(end.ret),
-        exit: { reason: EXIT_NAMES[end.exit_reason] ?? String(end.exit_reason), gpa: hex(end.exit_gpa), size: hex(end.exit_size), flags: hex(end.exit_flags) },
+        exit: { reason: EXIT_NAMES[reason] ?? String(reason), gpa: hex(end.exit_gpa ?? 0n), size: hex(end.exit_size ?? 0n), flags: hex(end.exit_flags ?? 0n) },
       };
+    }
     case 'error':
-      return { outcome: 'error', ...errnoOf(end.ret), reason: end.reason };
+      return { outcome: 'error', ...errnoOf(end.ret), reason: end.reason ?? '' };
     case 'injected':
-      return { outcome: 'injected', ...(end.abort_target_level === 2 ? { target: 'L1' } : {}), abort: { kind: end.abort_kind, esr: hex(end.abort_esr) } };
+      return { outcome: 'injected', ...(end.abort_target_level === 2 ? { target: 'L1' } : {}), abort: { kind: end.abort_kind, esr: hex(end.abort_esr ?? 0n) } };
   }
 }
 
