@@ -127,7 +127,8 @@ export class KvmRunAccess {
 
   /**
    * KVM_RUN on `vcpu` until the access `req` is over; returns the AccessEnded body. An access that
-   * no package answered ends -ENOSYS, caused by its own AccessRequested.
+   * no package answered ends -ENOSYS, caused by its own AccessRequested. Called as the VMM calls
+   * the ioctl, from outside any bus delivery: the outermost publish returns once all is delivered.
    */
   run(req: AccessRequest, vm: number, vcpu: number): AccessEnd {
     const f = this.flight;
