@@ -354,7 +354,11 @@ function rbytes(end) {
         continue;
       }
       const wt = k === 'string' || k === 'bytes' ? 2 : 0;
-      if (opt) {
+      if (opt && k === 'uint64') {
+        // as the required case below: a bigint in [0, 2^53) checked and written as a Number; a
+        // present optional field is written even when 0 (proto3 presence)
+        js.push(`  if (${v} !== undefined) { const x = ${v}; if (typeof x === 'bigint' && x >= 0n && x <= SAFE) { ${tag(0)} wn(Number(x)); } else { cu64(x, ${where}); room(16); ${tag(0)} wu64(x); } o.${f.name} = x; }`);
+      } else if (opt) {
         js.push(`  if (${v} !== undefined) { const x = ${v}; ${checkExpr(f, k, 'x', where)}; room(16); ${tag(wt)} ${writeExpr(f, k, 'x')}; o.${f.name} = ${canonExpr(f, k, 'x')}; }`);
       } else if (k === 'uint64') {
         // the common case in one pass: a bigint in [0, 2^53) checked and converted once

@@ -111,6 +111,30 @@ describe('fast codec (generated): same bytes and objects as protobufjs', () => {
       fc.record({ cap: u32, cap_name: ascii, ret: s64 }).map((data) => ({ type: 'CapabilityChecked', data }) as MteEvent),
       fc.record({ sha256: fc.uint8Array({ maxLength: 300 }), events: u64 }).map((data) => ({ type: 'StateHashRecorded', data }) as MteEvent),
       fc.record({ ipa: u64, plugin: ascii, decision: ascii, fault_seq: u64 }).map((data) => ({ type: 'PolicyDecided', data }) as MteEvent),
+      // AccessEnded: any subset of its optional (per-outcome) fields present.
+      fc
+        .record(
+          {
+            step: u32,
+            gpa: u64,
+            outcome: fc.constantFrom('ok', 'exit', 'retried', 'injected', 'error'),
+            ret: i32,
+            esr: u64,
+            exit_reason: u32,
+            exit_gpa: u64,
+            exit_size: u64,
+            exit_flags: u64,
+            phys_addr: u64,
+            len: u32,
+            is_write: fc.boolean(),
+            abort_kind: fc.constantFrom('sea', 'stage2', 'prefetch'),
+            abort_esr: u64,
+            abort_target_level: u32,
+            reason: ascii,
+          },
+          { requiredKeys: ['step', 'gpa', 'outcome', 'ret'] },
+        )
+        .map((data) => ({ type: 'AccessEnded', data }) as MteEvent),
     );
     fc.assert(
       fc.property(header, event, (h, ev) => {

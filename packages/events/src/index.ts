@@ -15,6 +15,7 @@ export {
   FaultKind_VALUES,
   MemslotChange_VALUES,
   AbortKind_VALUES,
+  AccessOutcome_VALUES,
 } from '../generated/union';
 export type {
   MteEvent,
@@ -26,6 +27,7 @@ export type {
   FaultKind,
   MemslotChange,
   AbortKind,
+  AccessOutcome,
   CpuIdRegs,
   Vma,
   RunStarted,
@@ -47,6 +49,7 @@ export type {
   DisallowedVmaFault,
   MemoryFaultExit,
   InjectedAbort,
+  AccessEnded,
   Stage2MapRequested,
   Stage2Mapped,
   Stage2Unmapped,

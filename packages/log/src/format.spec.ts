@@ -23,7 +23,8 @@ function refusal(file: string): { code: string; offset: number; message: string 
 
 describe('.mtelog header (FORMAT.md)', () => {
   it('lays the header out byte for byte as FORMAT.md says', () => {
-    const h = encodeLogHeader(TEST_HEADER, 'x');
+    // Schema 1 here: the CRC below was computed for exactly these bytes.
+    const h = encodeLogHeader({ ...TEST_HEADER, schemaVersion: 1 }, 'x');
     expect(h.length).toBe(TEST_HEADER_BYTES);
     expect(h.subarray(0, 8).toString('latin1')).toBe('MTELOG\r\n');
     expect([...h.subarray(8, 12)]).toEqual([2, 0, 16, 0]); // format version 2, body length 16 (LE)
@@ -90,14 +91,14 @@ describe('.mtelog header (FORMAT.md)', () => {
     expect(refusal(file)).toEqual({
       code: 'MTEPERM_LOG_SCHEMA',
       offset: 12,
-      message: `${file}: byte 12: event schema version 2 is newer than this build reads (1..1)`,
+      message: `${file}: byte 12: event schema version ${SCHEMA_VERSION + 1} is newer than this build reads (1..${SCHEMA_VERSION})`,
     });
   });
 
   it('refuses schema version 0 as older than readable', () => {
     const file = tmp.file('old-schema.mtelog');
     fs.writeFileSync(file, encodeLogHeader({ ...TEST_HEADER, schemaVersion: 0 }, file));
-    expect(refusal(file)?.message).toBe(`${file}: byte 12: event schema version 0 is older than this build reads (1..1)`);
+    expect(refusal(file)?.message).toBe(`${file}: byte 12: event schema version 0 is older than this build reads (1..${SCHEMA_VERSION})`);
   });
 
   it('detects a damaged header by its CRC (byte 28 for the test header)', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeEnvelope, encodeEnvelope, NO_VCPU } from '@mteperm/events';
+import { decodeEnvelope, encodeEnvelope, NO_VCPU, SCHEMA_VERSION } from '@mteperm/events';
 import { SAMPLE_EVENT_LIST } from '@mteperm/events/testing';
 import { crc32c } from '../src/crc32c';
 import { encodeLogHeader } from '../src/format';
@@ -30,7 +30,7 @@ export function sampleEnvelopes(n: number, pick: (i: number) => number = (i) => 
   return out;
 }
 
-export const TEST_HEADER = { schemaVersion: 1, profile: 'v2', producer: 'test 1.0' } as const;
+export const TEST_HEADER = { schemaVersion: SCHEMA_VERSION, profile: 'v2', producer: 'test 1.0' } as const;
 /** 12 fixed + 4 schema + 1+2 "v2" + 1+8 "test 1.0" + 4 CRC. */
 export const TEST_HEADER_BYTES = 32;
 

@@ -66,7 +66,7 @@ const summary = (events: readonly MteEvent[]) =>
   events.map((e) => {
     switch (e.type) {
       case 'Stage2MapRequested':
-        return `map ipa=0x${e.data.ipa.toString(16)} pa=0x${e.data.pa.toString(16)} size=0x${e.data.size.toString(16)} ${e.data.mem_type}${e.data.no_tag_access ? '+NoTagAccess' : ''} ${e.data.r ? 'r' : '-'}${e.data.w ? 'w' : '-'}${e.data.x ? 'x' : '-'}`;
+        return `map ipa=0x${e.data.ipa.toString(16)} pa=0x${e.data.pa.toString(16)} size=0x${e.data.size.toString(16)} ${e.data.mem_type}${e.data.no_tag_access ? '+NoTagAccess' : ''} ${e.data.r ? 'r' : '-'}${e.data.w ? 'w' : '-'}${e.data.x ? 'x' : '-'}${e.data.sanitise_tags === true ? ' sanitise' : ''}`;
       case 'TagsSanitised':
         return `sanitise pa=0x${e.data.pa.toString(16)} size=0x${e.data.size.toString(16)}`;
       case 'KvmRunFailed':
@@ -96,10 +96,10 @@ describe('decideGuestAbort: translation faults (DOMAIN B §5.4 decision table)',
     expect(summary(d.events)).toEqual([`map ipa=0x20000000 pa=0x${HOST_PFNMAP_BASE.toString(16)} size=0x1000 device_ngnre rw-`]);
   });
 
-  it('row 3: MTE + VM_MTE_ALLOWED → sanitise tags of the whole block once, then map Normal WB', () => {
+  it('row 3: MTE + VM_MTE_ALLOWED → map Normal WB, sanitising the tags of the whole block once', () => {
     const s = given({ slots: [RAM] });
     const d = decideGuestAbort(s, abort(0x8000_1000, 'read'), []);
-    expect(summary(d.events)).toEqual([`sanitise pa=0x800000000 size=0x200000`, `map ipa=0x80000000 pa=0x800000000 size=0x200000 normal_wb rw-`]);
+    expect(summary(d.events)).toEqual([`map ipa=0x80000000 pa=0x800000000 size=0x200000 normal_wb rw- sanitise`]);
     // PG_mte_tagged: once the sanitise is applied, the same pages are not sanitised again
     s.evolve(env(d.events[0]!));
     expect(summary(decideGuestAbort(s, abort(0x8000_2000, 'read'), []).events)).toEqual([`map ipa=0x80000000 pa=0x800000000 size=0x200000 normal_wb rw-`]);
@@ -202,8 +202,7 @@ describe('decideGuestAbort: tag-access faults (DOMAIN A.2.5, A.2.7)', () => {
     expect(summary(d.events)).toEqual([
       'policy alloc: allocate-tags-and-retry (fault 7)',
       'TagStorageAllocated',
-      'sanitise pa=0x40000000000 size=0x1000',
-      'map ipa=0x10000000 pa=0x40000000000 size=0x1000 normal_wb rw-',
+      'map ipa=0x10000000 pa=0x40000000000 size=0x1000 normal_wb rw- sanitise',
     ]);
     expect(d.events[1]).toEqual({ type: 'TagStorageAllocated', data: { ipa: 0x1000_0000n, pa: 0x400_0000_0000n, pages: 1n, pool_remaining: 1n } });
     expect(d.retry && d.retriedByPolicy).toBe(true);
@@ -260,8 +259,7 @@ describe('decideGuestAbort: tag-access faults (DOMAIN A.2.5, A.2.7)', () => {
     const s = given({ slots: [BAR_WB] });
     s.evolve(env({ type: 'TagStorageAllocated', data: { ipa: 0x1000_0000n, pa: 0x400_0000_0000n, pages: 1n, pool_remaining: 1n } }));
     expect(summary(decideGuestAbort(s, abort(0x1000_0000, 'read'), []).events)).toEqual([
-      'sanitise pa=0x40000000000 size=0x1000',
-      'map ipa=0x10000000 pa=0x40000000000 size=0x1000 normal_wb rw-',
+      'map ipa=0x10000000 pa=0x40000000000 size=0x1000 normal_wb rw- sanitise',
     ]);
     expect(summary(decideGuestAbort(s, abort(0x1000_1000, 'read'), []).events)).toEqual(['map ipa=0x10001000 pa=0x40000001000 size=0x1000 normal_wb+NoTagAccess rw-']);
   });

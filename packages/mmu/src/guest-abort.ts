@@ -149,8 +149,8 @@ function decideTagAccess(state: MmuState, abort: GuestAbort, slot: MemslotView |
       const page = pageOf(abort.ipa);
       const pa = slot.host.base + (page - slot.base);
       events.push({ type: 'TagStorageAllocated', data: { ipa: BigInt(page), pa: BigInt(pa), pages: 1n, pool_remaining: BigInt(state.tagPoolRemaining - 1) } });
-      events.push({ type: 'TagsSanitised', data: { pa: BigInt(pa), size: BigInt(PAGE_SIZE) } });
-      events.push(mapRequest(page, pa, PAGE_SIZE, 'normal_wb', false, !(slot.flags & KVM_MEM_READONLY), false));
+      // Tags cleared with the remap (sanitise_tags), as user_mem_abort does before installing it.
+      events.push(mapRequest(page, pa, PAGE_SIZE, 'normal_wb', false, !(slot.flags & KVM_MEM_READONLY), false, true));
       return { events, retry: true, retriedByPolicy: true };
     }
     default:
@@ -190,22 +190,11 @@ function decideTranslation(state: MmuState, abort: GuestAbort, slot: MemslotView
   const pa = slot.host.base + (ipa - slot.base);
   // Dirty logging maps read faults read-only so the first write can be tracked.
   const w = writable && (isWrite || !(slot.flags & 1));
-  let events: MteEvent[];
-  if (!state.kvmHasMte || noTagAccess) {
-    events = [mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec)];
-  } else if (size === PAGE_SIZE) {
-    // Row 3: clear tags once per host page before the guest can see them (PG_mte_tagged). One page
-    // is one range or none: what untaggedRanges gives, without its arrays.
-    const map = mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec);
-    events = slot.host.isTagged(pa) ? [map] : [{ type: 'TagsSanitised', data: { pa: BigInt(pa), size: PAGE_SIZE_BIG } }, map];
-  } else {
-    events = [];
-    for (const [start, len] of slot.host.untaggedRanges(pa, size)) {
-      events.push({ type: 'TagsSanitised', data: { pa: BigInt(start), size: BigInt(len) } });
-    }
-    events.push(mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec));
-  }
-  return { events, retry: true, retriedByPolicy: false };
+  // Row 3: with MTE, a tagged Normal mapping has the tags of its host pages not yet PG_mte_tagged
+  // cleared before the guest can see them (sanitise_mte_tags in user_mem_abort): the request says
+  // so (sanitise_tags) when any page needs it, and the mmu folds it; tagged pages keep their tags.
+  const sanitise = state.kvmHasMte && !noTagAccess && (size === PAGE_SIZE ? !slot.host.isTagged(pa) : slot.host.untaggedRanges(pa, size).length > 0);
+  return { events: [mapRequest(ipa, pa, size, 'normal_wb', noTagAccess, w, exec, sanitise)], retry: true, retriedByPolicy: false };
 }
 
 function blockHasTagStoragePage(state: MmuState, block: number, size: number): boolean {
@@ -221,7 +210,10 @@ function pageOf(ipa: number): number {
   return Math.floor(ipa / PAGE_SIZE) * PAGE_SIZE;
 }
 
-function mapRequest(ipa: number, pa: number, size: number, memType: EventData<'Stage2MapRequested'>['mem_type'], noTagAccess: boolean, w: boolean, x: boolean): MteEvent {
+function mapRequest(ipa: number, pa: number, size: number, memType: EventData<'Stage2MapRequested'>['mem_type'], noTagAccess: boolean, w: boolean, x: boolean, sanitise = false): MteEvent {
   // Every map the fault path asks for resumes the faulting access (the guest re-executes it).
+  if (sanitise) {
+    return { type: 'Stage2MapRequested', data: { ipa: BigInt(ipa), pa: BigInt(pa), size: BigInt(size), mem_type: memType, no_tag_access: noTagAccess, r: true, w, x, sw: 0, retry_access: true, sanitise_tags: true } };
+  }
   return { type: 'Stage2MapRequested', data: { ipa: BigInt(ipa), pa: BigInt(pa), size: BigInt(size), mem_type: memType, no_tag_access: noTagAccess, r: true, w, x, sw: 0, retry_access: true } };
 }

@@ -33,6 +33,7 @@ const FOLDED: readonly MteEventType[] = [
   'CapabilityEnabled',
   'MemslotRegistered',
   'TagsSanitised',
+  'Stage2MapRequested',
   'TagStorageAllocated',
 ];
 
@@ -41,7 +42,9 @@ const FOLDED: readonly MteEventType[] = [
  * cpufeature, uapi and pgtable; on each `Stage2FaultTaken` of the VM's own guest (level 1) it
  * decides and publishes what KVM does. A map or relax it asks for is marked `retry_access`: pgtable
  * re-executes the vCPU's access once it is applied (the guest resuming), so the access goes on
- * with the next Stage2FaultTaken (counted here) or ends with AccessCompleted.
+ * with the next Stage2FaultTaken (counted here) or completes. Whether the access is over is not
+ * the mmu's to decide: it keeps per vCPU only the fault count (the no-progress guard) and the
+ * request it waits on (to turn a refusal into KVM_RUN's errno), and drops them on AccessEnded.
  */
 export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
   const state = new MmuState();
@@ -144,11 +147,10 @@ export function attachMmu(bus: EventBus, options: MmuOptions = {}): MmuState {
     );
   });
 
-  // The access is over once it completed or the VMM / guest got something.
-  const finish = (e: Envelope): void => {
+  // KVM_RUN (the uapi) owns the access and says when it is over: the record retires then.
+  bus.subscribe('mmu', 'AccessEnded', (e) => {
     const r = byVcpu.get(e.vcpu);
     if (r !== undefined) retire(r);
-  };
-  bus.subscribe('mmu', 'AccessCompleted', finish);
+  });
   return state;
 }

@@ -98,11 +98,14 @@ export class MmuState {
       case 'MemslotRegistered':
         this.applyMemslot(e.data);
         break;
-      case 'TagsSanitised': {
-        const pa = Number(e.data.pa);
-        this.regionOfHost(pa)?.markTagged(pa, Number(e.data.size));
+      case 'Stage2MapRequested':
+        // The fault path's map of a tagged Normal mapping cleared its pages' tags (schema 2).
+        if (e.data.sanitise_tags === true) this.markTagged(Number(e.data.pa), Number(e.data.size));
         break;
-      }
+      case 'TagsSanitised':
+        // The same, as schema 1 recorded it.
+        this.markTagged(Number(e.data.pa), Number(e.data.size));
+        break;
       case 'TagStorageAllocated':
         this.tagPoolRemaining = Number(e.data.pool_remaining);
         for (let i = 0n; i < e.data.pages; i++) this.tagStoragePages.add(Number((e.data.ipa >> 12n) + i));
@@ -113,6 +116,10 @@ export class MmuState {
       default:
         break;
     }
+  }
+
+  private markTagged(pa: number, size: number): void {
+    this.regionOfHost(pa)?.markTagged(pa, size);
   }
 
   regionOfHost(pa: number): HostRegion | undefined {

@@ -7,7 +7,8 @@
  * An L2 access runs the decision of nested-access.ts in a loop: install a shadow leaf and retry,
  * complete, inject into L1, or hand the L1 IPA to L0's path by publishing a level-1 AccessRequested
  * (pgtable walks L0's stage 2, the mmu maps, relaxes or exits to the VMM with the L1 IPA). When that
- * level-1 access completes the L2 access continues; any other outcome (exit, failure, abort) ends it.
+ * level-1 access completes the L2 access continues. KVM_RUN (the uapi) owns the access and ends it
+ * with AccessEnded (also when L0's path exits, fails or injects); the flight is dropped then.
  */
 import type { EventBus, PublishContext } from '@mteperm/bus';
 import type { AccessOp, Envelope, EnvelopeOf, EventData, MteEvent, MteEventType, S1Attr, Tcf } from '@mteperm/events';
@@ -62,7 +63,6 @@ interface Flight {
 
 /** Types this adapter folds as other packages publish them (its own events it applies at publish). */
 const FOLDED: readonly MteEventType[] = ['HostCpusProbed', 'VmCreated', 'CapabilityEnabled', 'MemslotRegistered', 'VcpuCreated', 'Stage2Mapped', 'Stage2Relaxed', 'Stage2BlockSplit'];
-const ENDINGS = ['MemoryFaultExit', 'MmioExit', 'KvmRunFailed', 'InjectedAbort'] as const;
 
 export class NestedAdapter {
   readonly state: NestedState;
@@ -83,8 +83,8 @@ export class NestedAdapter {
       bus.subscribe(SUBSCRIBER, 'Stage2Unmapped', (e) => this.onL0Unmapped(e)),
       bus.subscribe(SUBSCRIBER, 'AccessRequested', (e) => this.onAccess(e)),
       bus.subscribe(SUBSCRIBER, 'AccessCompleted', (e) => this.onL1Completed(e)),
+      bus.subscribe(SUBSCRIBER, 'AccessEnded', (e) => this.onEnded(e)),
     );
-    for (const t of ENDINGS) this.unsubscribe.push(bus.subscribe(SUBSCRIBER, t, (e) => this.onEnded(e)));
   }
 
   /** Folds one recorded event (how a log is replayed into a fresh adapter). */
@@ -178,11 +178,10 @@ export class NestedAdapter {
     this.advance(h, this.ctxOf(e));
   }
 
-  /** L0's path ended the level-1 access some other way (exit, KVM_RUN failure, abort): so did the L2 access. */
-  private onEnded(e: Envelope): void {
+  /** KVM_RUN ended the vCPU's access (e.g. L0's path exited to the VMM with the L1 IPA): the L2 access is over. */
+  private onEnded(e: EnvelopeOf<'AccessEnded'>): void {
     const h = this.state.hypervisor(e.vm, e.vcpu);
-    const f = h === undefined ? undefined : this.flights.get(h);
-    if (f !== undefined && f.awaiting >= 0) this.flights.delete(h!);
+    if (h !== undefined) this.flights.delete(h);
   }
 
   private advance(h: GuestHypervisor, ctx: PublishContext): void {

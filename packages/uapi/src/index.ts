@@ -47,5 +47,7 @@ export { decide } from './decide';
 export type { DecideContext } from './decide';
 export { evolve, evolveVm, initialUapiState, initialVmState } from './vm-state';
 export type { UapiState, VmState, VcpuState, Memslot, SetupStep } from './vm-state';
+export { KvmRunAccess, UNHANDLED_ACCESS_REASON } from './kvm-run-access';
+export type { AccessEnd, AccessRequest } from './kvm-run-access';
 export { UapiAdapter } from './uapi-adapter';
 export type { UapiAdapterOptions, CallContext } from './uapi-adapter';

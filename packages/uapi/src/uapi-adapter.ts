@@ -5,13 +5,15 @@ import type { BackingSpec } from './backing';
 import { vmaForBacking } from './backing';
 import type { UapiCommand } from './commands';
 import { decide } from './decide';
-import { ioctlResult } from './errno';
+import { fail, ioctlResult } from './errno';
 import type { IoctlResult } from './errno';
 import { UapiError } from './errors';
 import { DEFAULT_KERNEL_PROFILE, parseKernelProfile } from './kernel-profile';
 import type { KernelProfile } from './kernel-profile';
 import { disallowedVmaOutcome, encodeKvmRun, outcomeEvent, tagAccessOutcome, KVM_RUN_SIZE } from './kvm-run';
 import type { KvmRunOutcome } from './kvm-run';
+import { KvmRunAccess } from './kvm-run-access';
+import type { AccessEnd, AccessRequest } from './kvm-run-access';
 import { migrationResultOf } from './migration';
 import type { MigrationResult } from './migration';
 import { evolve, initialUapiState } from './vm-state';
@@ -41,6 +43,11 @@ function u64(n: bigint, what: string): bigint {
   return n;
 }
 
+/** KVM_RUN on a vCPU that was never created: the VMM has no vCPU fd (-EBADF); no access ran. */
+function noVcpu(req: AccessRequest, vcpu: number): AccessEnd {
+  return { step: req.step, gpa: req.gpa, outcome: 'error', ret: fail('EBADF'), reason: `vCPU ${vcpu} was not created` };
+}
+
 /** The events the uapi state is a fold of. */
 const FOLDED = ['RunStarted', 'HostCpusProbed', 'VmCreated', 'CapabilityEnabled', 'MemslotRegistered', 'VcpuCreated', 'MemoryFaultExit', 'MmioExit'] as const;
 const FOLDED_TYPES: ReadonlySet<string> = new Set(FOLDED);
@@ -58,6 +65,7 @@ export class UapiAdapter {
   private readonly foldedEarly = new Set<bigint>();
   private lastDelivered = 0n;
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly access: KvmRunAccess | undefined;
 
   constructor(
     private readonly bus?: EventBus,
@@ -81,6 +89,10 @@ export class UapiAdapter {
         this.exitDisallowedVma(e.data.ipa, { vm: e.vm, vcpu: e.vcpu, causation: e.seq });
       }),
     );
+    // KVM_RUN owns each guest access from AccessRequested to AccessEnded (kvm-run-access.ts).
+    const access = new KvmRunAccess(bus);
+    this.access = access;
+    this.unsubscribe.push(() => access.dispose());
   }
 
   /** Folds one recorded event (also how a log is replayed into a fresh adapter). */
@@ -170,6 +182,17 @@ export class UapiAdapter {
     const [event] = this.run({ kind: 'migrate', target: req.target }, this.vmOrNone(ctx), ctx);
     if (event!.type !== 'MigrationChecked') throw new Error('unreachable: migrate decides MigrationChecked');
     return migrationResultOf(event!.data);
+  }
+
+  /**
+   * KVM_RUN on `ctx.vcpu` for one guest access (an `access` step): publishes the AccessRequested
+   * and returns the AccessEnded that ended it (kvm-run-access.ts; README "Who owns an access").
+   * Without a vCPU fd the ioctl fails -EBADF before KVM runs anything: nothing is published.
+   */
+  runAccess(req: AccessRequest, ctx: { readonly vm: number; readonly vcpu: number }): AccessEnd {
+    if (this.access === undefined) throw new UapiError('MTEPERM_UAPI_NO_VM', 'this adapter has no bus: it can only replay events');
+    if (this.current.vms.get(ctx.vm)?.vcpus.has(ctx.vcpu) !== true) return noVcpu(req, ctx.vcpu);
+    return this.access.run(req, ctx.vm, ctx.vcpu);
   }
 
   /** Hands a tag-access fault to the VMM as this profile does (DOMAIN A.2.5) and records it. */

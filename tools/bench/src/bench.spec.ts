@@ -87,21 +87,21 @@ describe('bench document (CONTRACT §4)', () => {
     expect(doc.figures['replay.log_events']!.value).toBeGreaterThan(400 * 4);
   });
 
-  it('reports the replay of two logs over one state (here both all first touches: 5.5 events each)', () => {
+  it('reports the replay of two logs over one state (here both all first touches: 5.875 events each)', () => {
     const small = doc.figures['replay.same_state_log_events_1m']!.value;
     const big = doc.figures['replay.same_state_log_events_5m']!.value;
-    expect(big - small).toBe((1500 - 300) * 5.5);
+    expect(big - small).toBe((1500 - 300) * 5.875);
     expect(doc.figures['replay.same_state_peak_rss_mb_5m']!.value).toBeGreaterThan(0);
   });
 
-  it('revisits add 2.25 events each and leave the state as it was (hits: request, completion; BAR STG: fault, policy, exit)', () => {
+  it('revisits add 3.25 events each and leave the state as it was (hits: request, completion, end; BAR STG: request, fault, policy, exit, end)', () => {
     const run = (accesses: number) => {
       let events = 0;
       const out = runScenario(revisitScenario(accesses, 16).scenario, { sink: () => events++ });
       return { events, state: out.stateSha256, outcomes: out.result.steps.slice(-8).map((st) => st['outcome']) };
     };
     const [once, again] = [run(16), run(16 + 32)];
-    expect(again.events - once.events).toBe(32 * 2.25);
+    expect(again.events - once.events).toBe(32 * 3.25);
     expect(again.state).toBe(once.state);
     expect(again.outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'exit']);
   });

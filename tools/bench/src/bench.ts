@@ -24,7 +24,7 @@ export interface BenchOptions {
   readonly ops?: number;
   /**
    * Sizes of the whole-pipeline figures (accesses per run). Defaults: full 1 M pipeline accesses
-   * (a log of ≥ 5 M events at 5.5 events per access), a 200 k-access log of ≥ 1 M events, 200 k
+   * (a log of ≥ 5 M events at 5.875 events per access), a 200 k-access log of ≥ 1 M events, 200 k
    * nested accesses; quick 40 k / 8 k / 10 k.
    */
   readonly pipelineAccesses?: number;
@@ -32,7 +32,7 @@ export interface BenchOptions {
   readonly nestedAccesses?: number;
   /** Accesses of each untrusted / sandboxed policy run (full 40 k, quick 4 k: one in eight reaches the policy). */
   readonly sandboxedAccesses?: number;
-  /** Accesses of the two same-state logs (revisitScenario): full 450 k / 2.25 M (≈ 1 M / 5 M events), quick 20 k / 100 k. */
+  /** Accesses of the two same-state logs (revisitScenario): full 310 k / 1.55 M (≈ 1 M / 5 M events at 3.25 per revisit), quick 14 k / 70 k. */
   readonly sameStateAccesses?: readonly [number, number];
   /** Runs of each whole-pipeline figure (default 3): each is a scenario of its own. */
   readonly pipelineRuns?: number;
@@ -101,8 +101,9 @@ function wholePipeline(options: BenchOptions, dir: string): BenchDocument['figur
     say(`replay run ${r + 1}/${runs}: ${rBig[r]!.events} events in ${rBig[r]!.seconds.toFixed(2)} s, peak ${rBig[r]!.peakRssMb.toFixed(0)} MiB; ${rSmall[r]!.events} events, peak ${rSmall[r]!.peakRssMb.toFixed(0)} MiB`);
     if (rBig[r]!.matches !== true || rSmall[r]!.matches !== true) throw new Error('bench replay: rebuilt state does not match the recorded state hash');
   }
-  // The same final state (8192 pages) under logs of ≈ 1 M and ≈ 5 M events (2.25 events per revisit).
-  const [flatSmall, flatBig] = options.sameStateAccesses ?? (q ? [20_000, 100_000] : [450_000, 2_250_000]);
+  // The same final state (8192 pages) under logs of ≈ 1 M and ≈ 5 M events (3.25 events per revisit:
+  // each access ends with its AccessEnded since schema 2).
+  const [flatSmall, flatBig] = options.sameStateAccesses ?? (q ? [14_000, 70_000] : [310_000, 1_550_000]);
   const flatLogs = [path.join(dir, 'revisit-small.mtelog'), path.join(dir, 'revisit-big.mtelog')] as const;
   pipeline('revisit', flatSmall, flatLogs[0]);
   pipeline('revisit', flatBig, flatLogs[1]);

@@ -158,11 +158,11 @@ describe('replay and inspect', () => {
     const r = mteperm('replay', 't.mtelog', '--json');
     expect(r.code).toBe(2);
     const doc = JSON.parse(r.stdout);
-    // 23 events recorded (golden vfio-passthrough-mte.json): all but the torn last one replayed
-    expect(doc.events).toBe(22);
+    // 24 events recorded (golden vfio-passthrough-mte.json): all but the torn last one replayed
+    expect(doc.events).toBe(23);
     expect(doc.damage.code).toBe('MTEPERM_LOG_TORN');
     expectOneLine(r.stderr);
-    expect(r.stderr).toBe(`mteperm: t.mtelog: byte ${doc.damage.offset}: ${doc.damage.reason} (the 22 events before it were replayed)\n`);
+    expect(r.stderr).toBe(`mteperm: t.mtelog: byte ${doc.damage.offset}: ${doc.damage.reason} (the 23 events before it were replayed)\n`);
   });
 });
 

@@ -65,7 +65,7 @@ suite('mteperm run --log nats://HOST:PORT', () => {
     expect({ ...nats, log: null }).toEqual({ ...file, log: null });
     const human = mteperm('run', 'builtin:vfio-passthrough-mte', '--log', `${server.url}/named-run`);
     expect(human.code).toBe(0);
-    expect(human.stdout).toContain(`log: ${server.url}/named-run (23 events, sha256 ${file.log.sha256})`);
+    expect(human.stdout).toContain(`log: ${server.url}/named-run (24 events, sha256 ${file.log.sha256})`);
     expect(human.stdout.endsWith('run id: named-run\n')).toBe(true);
     // A recorded run is never appended to.
     const again = mteperm('run', 'builtin:vfio-passthrough-mte', '--log', `${server.url}/named-run`);
@@ -83,7 +83,7 @@ suite('mteperm run --log nats://HOST:PORT', () => {
       expect([f.code, n.code, n.stderr]).toEqual([0, 0, '']);
       expect(n.stdout.split(url).join('virtiofs-dax.mtelog')).toBe(f.stdout);
     }
-    expect(JSON.parse(mteperm('replay', url, '--json').stdout)).toMatchObject({ log: url, events: 29, state: { matches: true }, damage: null });
+    expect(JSON.parse(mteperm('replay', url, '--json').stdout)).toMatchObject({ log: url, events: 32, state: { matches: true }, damage: null });
   });
 
   it('export copies a JetStream run to the very .mtelog file run writes, and a file to a new run', () => {
@@ -124,7 +124,7 @@ suite('mteperm run --log nats://HOST:PORT', () => {
       segments: 1,
       complete: true,
       producer: 'mteperm 0.1.0',
-      schema_version: 1,
+      schema_version: 2,
     });
     expect(mteperm('runs', server.url).stdout).toMatch(new RegExp(`^${runId} +virtio-pmem +v2 +\\d+ +complete$`, 'm'));
   });

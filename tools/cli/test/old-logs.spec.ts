@@ -44,4 +44,20 @@ describe('logs recorded by earlier versions still rebuild', () => {
     const want = JSON.parse(readFileSync(join(cwd, `${name}.inspect.json`), 'utf8'));
     expect(JSON.parse(r.stdout)).toEqual(want);
   });
+
+  // Schema 1 has no AccessEnded: re-decide folds the recorded end events into each access's outcome
+  // by the rule KVM_RUN now applies live, so the same chain re-decides every fault the same way.
+  it.each(cases)('$dir/$name re-decided with its own policies changes nothing', ({ dir, name }) => {
+    const cwd = join(FIXTURES, dir);
+    const head = JSON.parse(mteperm(cwd, 'replay', `${name}.mtelog`, '--json').stdout);
+    const policies: string[] = head.policies.length > 0 ? head.policies : ['exit-to-vmm'];
+    const r = mteperm(cwd, 'replay', `${name}.mtelog`, '--json', ...policies.flatMap((p) => ['--policy', p]));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.totals.changed).toBe(0);
+    expect(doc.totals.redecided).toEqual(doc.totals.recorded);
+    for (const f of doc.faults) expect(f.redecided).toEqual(f.recorded);
+    expect(doc.state_sha256.redecided).toBe(doc.state_sha256.recorded);
+  });
 });

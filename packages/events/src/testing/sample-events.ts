@@ -56,6 +56,28 @@ export const SAMPLE_EVENTS: { readonly [K in MteEventType]: Extract<MteEvent, { 
   MmioExit: { type: 'MmioExit', data: { phys_addr: 0x9000000n, len: 4, is_write: true } },
   MemoryFaultExit: { type: 'MemoryFaultExit', data: { exit_reason: 39, gpa: 0x10000000n, size: 0x1000n, flags: 0x10n, ret: -14 } },
   InjectedAbort: { type: 'InjectedAbort', data: { kind: 'sea', ipa: 0x10000040n, esr: 0x9600_0010n, target_level: 1 } },
+  AccessEnded: {
+    // A tag access that exited to the VMM (DOMAIN A.2.5): every exit field, and the first ESR.
+    type: 'AccessEnded',
+    data: {
+      step: 8,
+      gpa: 0x10000040n,
+      outcome: 'exit',
+      ret: -14,
+      esr: 0x0000_0200_9200_004fn,
+      exit_reason: 39,
+      exit_gpa: 0x10000000n,
+      exit_size: 0x1000n,
+      exit_flags: 0x10n,
+      phys_addr: 0n,
+      len: 0,
+      is_write: false,
+      abort_kind: 'sea',
+      abort_esr: 0x9600_0010n,
+      abort_target_level: 1,
+      reason: 'tag access to a NoTagAccess page',
+    },
+  },
   Stage2MapRequested: {
     type: 'Stage2MapRequested',
     data: { ipa: 0x10000000n, pa: 0x8_0000_0000n, size: 0x1000n, mem_type: 'normal_wb', no_tag_access: true, r: true, w: true, x: false, sw: 0, retry_access: true },

@@ -75,7 +75,7 @@ export class FaultTally {
     const g = this.group;
     if (g === undefined) return;
     this.group = undefined;
-    const outcome = String(accessOutcome(g.events)['outcome']);
+    const outcome = String(accessOutcome(g.events, g.request.level)['outcome']);
     this.outcomes.set(g.request.step, outcome);
     const faultEvents = new Map<bigint, EventData<'Stage2FaultTaken'>>();
     const winner = new Map<bigint, EventData<'PolicyDecided'>>();

@@ -186,7 +186,8 @@ function feed({ bus, model }: { bus: EventBus; model: Model }, e: Envelope): voi
       model.nested.writeGuestStage2({ vcpu: e.vcpu, map: [e.data] }, ctx);
       return;
     case 'AccessRequested':
-      bus.publish({ type: 'AccessRequested', data: e.data }, { vm: e.vm, vcpu: e.vcpu });
+      // The step's access, run by its owner (KVM_RUN) as the runtime runs it.
+      model.uapi.runAccess(e.data, { vm: e.vm, vcpu: e.vcpu });
       return;
     default:
       // StateHashRecorded and the like: outputs of the recorded run, not inputs.

@@ -1,9 +1,8 @@
-import { KVM_EXIT_NAME, fail } from '@mteperm/arm64';
-import type { EventBus } from '@mteperm/bus';
+import { fail, KVM_EXIT_MMIO, KVM_EXIT_NAME } from '@mteperm/arm64';
 import type { Envelope } from '@mteperm/events';
-import { ioctlResult } from '@mteperm/uapi';
+import { ioctlResult, UNHANDLED_ACCESS_REASON } from '@mteperm/uapi';
+import type { AccessEnd } from '@mteperm/uapi';
 import { hex } from './hex';
-
 
 /** `{ ret }`, plus `errno` (the kernel's name, from the uapi's table) when `ret < 0` (CONTRACT §3). */
 export function errnoOf(ret: number): { ret: number; errno?: string } {
@@ -12,28 +11,57 @@ export function errnoOf(ret: number): { ret: number; errno?: string } {
 
 type Outcome = Record<string, unknown>;
 
-// The common outcomes are shared: an access that completes allocates nothing for its result.
-const OK: Outcome = Object.freeze({ outcome: 'ok' });
-const RETRIED: Outcome = Object.freeze({ outcome: 'retried' });
-
 /**
- * The `access` step's result (CONTRACT §3 key order). The shared outcomes, nearly every step of a
- * long run, get one plain literal instead of a copy of their keys.
+ * The `access` step's outcome members (CONTRACT §3), read from the AccessEnded that KVM_RUN, the
+ * access's owner (packages/uapi README "Who owns an access"), published for it.
  */
-export function accessResult(index: number, vcpu: number, gpa: string, access: string, outcome: Outcome): Record<string, unknown> & { index: number; op: string } {
-  if (outcome === OK) return { index, op: 'access', vcpu, gpa, access, outcome: 'ok' };
-  if (outcome === RETRIED) return { index, op: 'access', vcpu, gpa, access, outcome: 'retried' };
-  return { index, op: 'access', vcpu, gpa, access, ...outcome };
+export function outcomeOfEnd(end: AccessEnd): Outcome {
+  switch (end.outcome) {
+    case 'ok':
+    case 'retried':
+      return { outcome: end.outcome };
+    case 'exit': {
+      // An outcome's own fields are present (absent ones read as the proto3 default).
+      const reason = end.exit_reason ?? 0;
+      if (reason === KVM_EXIT_MMIO) return { outcome: 'exit', ret: 0, exit: { reason: 'KVM_EXIT_MMIO', phys_addr: hex(end.phys_addr ?? 0n), len: hex(end.len ?? 0), is_write: end.is_write ?? false } };
+      return {
+        outcome: 'exit',
+        ...errnoOf(end.ret),
+        exit: { reason: KVM_EXIT_NAME[reason] ?? String(reason), gpa: hex(end.exit_gpa ?? 0n), size: hex(end.exit_size ?? 0n), flags: hex(end.exit_flags ?? 0n) },
+      };
+    }
+    case 'error':
+      return { outcome: 'error', ...errnoOf(end.ret), reason: end.reason ?? '' };
+    case 'injected':
+      return { outcome: 'injected', ...(end.abort_target_level === 2 ? { target: 'L1' } : {}), abort: { kind: end.abort_kind, esr: hex(end.abort_esr ?? 0n) } };
+  }
 }
 
-/** The outcome a terminal event gives an access, or undefined when the event ends nothing. */
-function outcomeOf(e: Envelope, level: 1 | 2, retried: boolean): Outcome | undefined {
+/**
+ * The `access` step's result (CONTRACT §3 key order) from its AccessEnded. The common outcomes,
+ * nearly every step of a long run, get one plain literal instead of a copy of their keys.
+ */
+export function accessResult(index: number, vcpu: number, gpa: string, access: string, end: AccessEnd): Record<string, unknown> & { index: number; op: string } {
+  if (end.outcome === 'ok') return { index, op: 'access', vcpu, gpa, access, outcome: 'ok' };
+  if (end.outcome === 'retried') return { index, op: 'access', vcpu, gpa, access, outcome: 'retried' };
+  return { index, op: 'access', vcpu, gpa, access, ...outcomeOfEnd(end) };
+}
+
+// ------------------------------------------------------------------ schema 1: logs without AccessEnded
+
+const RETRIED_OK = Object.freeze({ outcome: 'retried' });
+const OK = Object.freeze({ outcome: 'ok' });
+const NO_OUTCOME: Outcome = Object.freeze({ outcome: 'error', ...errnoOf(fail('ENOSYS')), reason: UNHANDLED_ACCESS_REASON });
+
+/**
+ * What a schema-1 end event (recorded before AccessEnded existed) made of the access: the rule
+ * KVM_RUN now applies live (packages/uapi/src/kvm-run-access.ts), applied to the recorded events.
+ */
+function legacyOutcomeOf(e: Envelope, level: number, retried: boolean): Outcome | undefined {
   switch (e.type) {
     case 'AccessCompleted':
-      // A level-2 (nested) access completes only with an AccessCompleted of level 2: the level-1
-      // completions before it are the nested package's lookups of the L1 IPA in L0's stage 2.
       if ((e.data.level ?? 1) !== level) return undefined;
-      return retried ? RETRIED : OK;
+      return retried ? RETRIED_OK : OK;
     case 'MemoryFaultExit':
       return {
         outcome: 'exit',
@@ -51,49 +79,16 @@ function outcomeOf(e: Envelope, level: 1 | 2, retried: boolean): Outcome | undef
   }
 }
 
-const NO_OUTCOME: Outcome = Object.freeze({ outcome: 'error', ...errnoOf(fail('ENOSYS')), reason: 'no component handled this access' });
-
 /**
- * The `access` step's outcome (CONTRACT §3), read from the events its AccessRequested caused: the
- * first terminal event decides it; `retried` when a policy allocated tag storage first. It listens
- * only to the few event types that matter, so a run does not keep every event of every access.
+ * The outcome of one recorded access from the events its AccessRequested caused (re-decide
+ * replay): its AccessEnded; in a schema-1 log, which has none, the first end event folded by the
+ * same rule (`level`: the request's, 1 or 2).
  */
-export class AccessOutcomeWatcher {
-  private watching = false;
-  private level: 1 | 2 = 1;
-  private retried = false;
-  private outcome: Outcome | undefined;
-
-  constructor(bus: EventBus) {
-    const onEnd = (e: Envelope): void => {
-      if (this.watching && this.outcome === undefined) this.outcome = outcomeOf(e, this.level, this.retried);
-    };
-    for (const t of ['AccessCompleted', 'MemoryFaultExit', 'MmioExit', 'KvmRunFailed', 'InjectedAbort'] as const) bus.subscribe('runtime', t, onEnd);
-    bus.subscribe('runtime', 'PolicyDecided', (e) => {
-      if (this.watching && e.data.decision === 'allocate-tags-and-retry') this.retried = true;
-    });
-  }
-
-  /** Runs `publish` (the access) and returns the outcome of what it caused. */
-  watch(level: 1 | 2, publish: () => void): Outcome {
-    this.watching = true;
-    this.level = level;
-    this.retried = false;
-    this.outcome = undefined;
-    try {
-      publish();
-    } finally {
-      this.watching = false;
-    }
-    return this.outcome ?? NO_OUTCOME;
-  }
-}
-
-/** The same outcome read from a recorded list of the events an access caused (re-decide replay). */
-export function accessOutcome(events: readonly Envelope[], level: 1 | 2 = 1): Outcome {
+export function accessOutcome(events: readonly Envelope[], level = 1): Outcome {
+  for (const e of events) if (e.type === 'AccessEnded') return outcomeOfEnd(e.data);
   const retried = events.some((e) => e.type === 'PolicyDecided' && e.data.decision === 'allocate-tags-and-retry');
   for (const e of events) {
-    const o = outcomeOf(e, level, retried);
+    const o = legacyOutcomeOf(e, level, retried);
     if (o !== undefined) return o;
   }
   return NO_OUTCOME;

@@ -10,7 +10,7 @@ import type { FaultPolicy } from '@mteperm/mmu';
 import type { PolicyLoadFailure } from '@mteperm/plugin-api/host';
 import { loadPolicyChain } from '../policy/resolve-policies';
 import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
-import { AccessOutcomeWatcher, accessResult, errnoOf } from './access-outcome';
+import { accessResult, errnoOf } from './access-outcome';
 import { composeLiveModel } from './compose';
 import type { Model } from './compose';
 import { hex } from './hex';
@@ -67,7 +67,6 @@ function runChain(scenario: Scenario, options: RunOptions, policies: readonly Fa
   const model = composeLiveModel(bus, { policies });
   const kernel = options.kernel ?? scenario.kernel;
 
-  const outcomes = new AccessOutcomeWatcher(bus);
   // Skipped policy calls, by the step that made them (CONTRACT §3 `plugin_failures`).
   const pluginFailures: PluginFailureJson[] = [];
   let current: number | null = null;
@@ -136,17 +135,9 @@ function runChain(scenario: Scenario, options: RunOptions, policies: readonly Fa
         return { ...head, vcpu: step.id, ...errnoOf(r.ret) };
       }
       case 'access': {
-        if (model.uapi.state.vms.get(vm)?.vcpus.has(step.vcpu) !== true) {
-          // KVM_RUN needs a vCPU fd: without one the VMM's ioctl fails -EBADF.
-          return { ...head, vcpu: step.vcpu, gpa: hex(step.gpa), access: step.access, outcome: 'error', ...errnoOf(-9), reason: `vCPU ${step.vcpu} was not created` };
-        }
-        const outcome = outcomes.watch(step.level, () =>
-          bus.publish(
-            { type: 'AccessRequested', data: { step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1 } },
-            { vm, vcpu: step.vcpu },
-          ),
-        );
-        return accessResult(step.index, step.vcpu, hex(step.gpa), step.access, outcome);
+        // KVM_RUN owns the access; its AccessEnded is the step's result (-EBADF without a vCPU fd).
+        const end = model.uapi.runAccess({ step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1 }, { vm, vcpu: step.vcpu });
+        return accessResult(step.index, step.vcpu, hex(step.gpa), step.access, end);
       }
       case 'migrate': {
         const target = probeHostCpus(cpusOf(step.to, `steps[${step.index}].migrate.to.cpus`));

@@ -8,7 +8,7 @@
  *   Normal WB (MemAttr 0b1111, or 0b0110/0b0111 with FWB; DOMAIN B §4.2) covers only tag-capable
  *   pages: the VMA has VM_MTE_ALLOWED, or a policy gave that host page tag storage (A.2.7).
  * - SAN: with MTE enabled, every page of a tagged Normal leaf had its tags sanitised
- *   (TagsSanitised, PG_mte_tagged) before the leaf was installed, so before the guest's first access.
+ *   (Stage2MapRequested.sanitise_tags, or schema 1's TagsSanitised; PG_mte_tagged) before the leaf was installed, so before the guest's first access.
  * - TAG: with MTE enabled, no access that reads or writes allocation tags (ldg…dc_gzva, or a checked
  *   access with tcf ≠ none, stage 1 tagged: DOMAIN A.2.5/A.2.6) completes on a host page without tag
  *   storage; the only memory it may complete on is device memory (PFNMAP non-cacheable), which the
@@ -163,8 +163,11 @@ export class InvariantChecker {
         }
         break;
       }
-      case 'TagsSanitised':
+      case 'TagsSanitised': // schema 1
         this.sanitised.add(Number(e.data.pa), Number(e.data.pa + e.data.size));
+        break;
+      case 'Stage2MapRequested': // schema 2: the fault path's map clears the tags it installs
+        if (e.data.sanitise_tags === true) this.sanitised.add(Number(e.data.pa), Number(e.data.pa + e.data.size));
         break;
       case 'TagStorageAllocated': {
         const slot = this.slotAtIpa(Number(e.data.ipa));
