@@ -8,7 +8,7 @@ import type { Envelope } from '@mteperm/events';
 import { logSink, openLogWriter } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/mmu';
 import { resolvePolicies } from '../policy/resolve-policies';
-import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
+import type { AccessStep, KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
 import { AccessOutcomeWatcher, accessResult, errnoOf } from './access-outcome';
 import { composeLiveModel } from './compose';
 import type { Model } from './compose';
@@ -119,7 +119,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
         }
         const outcome = outcomes.watch(step.level, () =>
           bus.publish(
-            { type: 'AccessRequested', data: { step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1 } },
+            { type: 'AccessRequested', data: { step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1, ...guestContextOf(step) } },
             { vm, vcpu: step.vcpu },
           ),
         );
@@ -143,6 +143,20 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
       }
     }
   }
+}
+
+/**
+ * The A.3.3 / A.3.7 fields of an access, each only when it differs from its default: an access that
+ * uses the defaults records the same bytes as before these fields existed.
+ */
+function guestContextOf(step: AccessStep): { size?: number; pair?: boolean; reg?: number; ata?: boolean; tco?: boolean } {
+  const c: { size?: number; pair?: boolean; reg?: number; ata?: boolean; tco?: boolean } = {};
+  if (step.size !== 8) c.size = step.size;
+  if (step.pair) c.pair = true;
+  if (step.reg !== 0) c.reg = step.reg;
+  if (!step.ata) c.ata = false;
+  if (step.tco) c.tco = true;
+  return c;
 }
 
 /** The capability's kernel name for the result (the uapi's table); an unknown number as itself. */
