@@ -135,6 +135,14 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunOu
         const r = model.uapi.mteCopyTags({ guest_ipa: step.gpa, length: step.length, to_guest: step.to_guest }, { vm });
         return { ...head, ...errnoOf(r.ret) };
       }
+      case 'get_one_reg': {
+        // KVM_GET_ONE_REG is a vCPU ioctl: without the vCPU fd it fails -EBADF. It reads, never
+        // changes, state, so it records no event (DOMAIN A.3.10).
+        if (model.uapi.state.vms.get(vm)?.vcpus.has(step.vcpu) !== true) return { ...head, vcpu: step.vcpu, reg: step.reg, ...errnoOf(-9) };
+        const regs = model.cpufeature.guestIdRegs(vm, step.vcpu);
+        const value = step.reg === 'ID_AA64PFR1_EL1' ? regs.id_aa64pfr1_el1 : step.reg === 'ID_AA64PFR2_EL1' ? regs.id_aa64pfr2_el1 : regs.id_aa64mmfr2_el1;
+        return { ...head, vcpu: step.vcpu, reg: step.reg, ret: 0, value: hex(value) };
+      }
       case 'guest_stage2': {
         const r = model.nested.writeGuestStage2({ vcpu: step.vcpu, map: step.map }, { vm });
         if (r.error !== undefined) return { ...head, vcpu: step.vcpu, ...errnoOf(r.ret), code: r.error.code, reason: r.error.message };
