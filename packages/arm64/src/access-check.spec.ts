@@ -20,6 +20,10 @@ const BLOCK2_NTA = 0x0040_0008_0020_07f9n; // level-2 block, MemAttr 0b1110, FWB
 // WnR 0x40; DFSC 0b0001LL translation, 0b0010LL access flag, 0b0011LL permission; TagAccess 1 << 41.
 const NTA_READ_L3 = 0x0000_0200_9200_000fn; // C §3.3 worked value (LDG)
 const NTA_WRITE_L3 = 0x0000_0200_9200_004fn; // C §3.3 worked value (STG)
+// A single-register load/store adds its instruction syndrome (A.3.3): ISV 1 << 24, SAS [23:22],
+// SRT [20:16], SF 1 << 15. The default (size 8, X0): 0x0100_0000 | 3 << 22 | 0x8000 = 0x01c0_8000.
+const ISV_X0_64 = 0x01c0_8000n;
+const NTA_CHECKED_L3 = NTA_READ_L3 | ISV_X0_64; // checked_read / checked_write: WnR = 0, ISV = 1
 
 const leaf = (desc: bigint | null, fwb: boolean, level: Stage2Leaf['level'] = 3): Stage2Leaf => ({ desc, level, fwb, mtePerm: true });
 const esrOf = (r: Stage2AccessResult): bigint | undefined => (r.kind === 'fault' ? r.esr : undefined);
@@ -34,8 +38,8 @@ describe('checkStage2Access: tag and tag-checked accesses to NoTagAccess (DOMAIN
     ['stgm', NTA_WRITE_L3],
     ['dc_gva', NTA_WRITE_L3], // a tag write: WnR = 1 (C §8 row 6)
     ['dc_gzva', NTA_WRITE_L3],
-    ['checked_read', NTA_READ_L3],
-    ['checked_write', NTA_READ_L3], // WnR = 0: a checked store's tag effect is a read (A.2.6)
+    ['checked_read', NTA_CHECKED_L3],
+    ['checked_write', NTA_CHECKED_L3], // WnR = 0: a checked store's tag effect is a read (A.2.6)
   ];
   for (const [name, desc, fwb] of [
     ['FWB 0b1110', PAGE_FWB_NTA, true],
@@ -84,16 +88,16 @@ describe('checkStage2Access: tag and tag-checked accesses to NoTagAccess (DOMAIN
 
 describe('checkStage2Access: priority translation → access flag → S2AP/XN → NoTagAccess (DOMAIN C §3.2 R_LTQNW)', () => {
   it.each<[string, Stage2Leaf, Stage2AccessQuery, bigint]>([
-    ['no leaf at level 1: read', leaf(null, true, 1), { op: 'read' }, 0x9200_0005n],
+    ['no leaf at level 1: read', leaf(null, true, 1), { op: 'read' }, 0x93c0_8005n],
     ['no leaf at level 1: stg (WnR)', leaf(null, true, 1), { op: 'stg' }, 0x9200_0045n],
     ['no leaf at level 1: exec (EC 0x20)', leaf(null, true, 1), { op: 'exec' }, 0x8200_0005n],
-    ['invalid descriptor 0 at level 3: write', leaf(0n, true, 3), { op: 'write' }, 0x9200_0047n],
-    ['level-3 entry with type 0 (reserved): read', leaf(PAGE_FWB_WB & ~2n, true, 3), { op: 'read' }, 0x9200_0007n],
-    ['level-0 block (no blocks at level 0, D8.3.1): read', leaf(PAGE_FWB_WB & ~2n, true, 0), { op: 'read' }, 0x9200_0004n],
-    ['AF clear: read → access flag 0b001011', leaf(PAGE_FWB_WB & NO_AF, true), { op: 'read' }, 0x9200_000bn],
+    ['invalid descriptor 0 at level 3: write', leaf(0n, true, 3), { op: 'write' }, 0x93c0_8047n],
+    ['level-3 entry with type 0 (reserved): read', leaf(PAGE_FWB_WB & ~2n, true, 3), { op: 'read' }, 0x93c0_8007n],
+    ['level-0 block (no blocks at level 0, D8.3.1): read', leaf(PAGE_FWB_WB & ~2n, true, 0), { op: 'read' }, 0x93c0_8004n],
+    ['AF clear: read → access flag 0b001011', leaf(PAGE_FWB_WB & NO_AF, true), { op: 'read' }, 0x93c0_800bn],
     ['AF clear beats NoTagAccess: ldg', leaf(PAGE_FWB_NTA & NO_AF, true), { op: 'ldg' }, 0x9200_000bn],
     ['read-only NoTagAccess: stg is a plain permission fault, no TagAccess (C §8 row 28)', leaf(PAGE_NTA & RO, false), { op: 'stg' }, 0x9200_004fn],
-    ['read-only: checked_write faults on the data write, WnR = 1', leaf(PAGE_FWB_NTA & RO, true), { op: 'checked_write' }, 0x9200_004fn],
+    ['read-only: checked_write faults on the data write, WnR = 1', leaf(PAGE_FWB_NTA & RO, true), { op: 'checked_write' }, 0x93c0_804fn],
     ['XN: exec → instruction abort, permission (B §4.3)', leaf(PAGE_FWB_WB, true), { op: 'exec' }, 0x8200_000fn],
   ])('%s: ESR_EL2 %s', (_name, l, access, esr) => {
     const r = checkStage2Access(l, access);
@@ -129,12 +133,14 @@ describe('checkStage2Access: arguments it refuses', () => {
   it('a table descriptor is not a leaf', () => {
     expect(() => checkStage2Access(leaf(0x8000_0003n, false, 1), { op: 'read' })).toThrow(/table descriptor at level 1/);
   });
-  it.each<Stage2AccessQuery>([
-    { op: 'read', size: 4 },
-    { op: 'write', pair: true },
-    { op: 'read', reg: 3 },
-  ])('the instruction syndrome of DOMAIN A.3.3 is not modelled yet: %o', (access) => {
-    expect(() => checkStage2Access(leaf(PAGE_FWB_WB, true), access)).toThrow(/A\.3\.3/);
+  it.each<[Stage2AccessQuery, RegExp]>([
+    [{ op: 'read', size: 3 }, /size: expected 1, 2, 4 or 8/],
+    [{ op: 'read', size: 16 }, /size/],
+    [{ op: 'write', pair: true, size: 2 }, /pair: a pair \(LDP\/STP\) needs size 4 or 8/],
+    [{ op: 'read', reg: 31 }, /reg: expected an integer 0\.\.30/],
+    [{ op: 'read', reg: -1 }, /reg/],
+  ])('an instruction no A64 load/store has (DOMAIN A.3.3): %o', (access, message) => {
+    expect(() => checkStage2Access(leaf(PAGE_FWB_WB, true), access)).toThrow(message);
   });
   it('the defaults of A.3.3 are accepted: size 8, no pair, reg 0', () => {
     expect(checkStage2Access(leaf(PAGE_FWB_WB, true), { op: 'read', size: 8, pair: false, reg: 0 }).kind).toBe('ok');

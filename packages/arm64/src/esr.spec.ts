@@ -17,6 +17,11 @@ describe('ESR_EL2 of stage-2 aborts (Arm ARM D24.2.46; DOMAIN C §3.3)', () => {
       ec: 0x24,
       il: true,
       isv: false,
+      size: 1,
+      sse: false,
+      srt: 0,
+      sf: false,
+      ar: false,
       ea: false,
       wnr: true,
       fsc: 0b001111,
@@ -40,7 +45,7 @@ describe('ESR_EL1 of the aborts KVM injects (kvm_inject_dabt / kvm_inject_pabt; 
   it('a data abort from EL1 is 0x96000010: EC 0x25, IL, DFSC 0b010000; ISV, WnR, EA, ISS2 all 0', () => {
     const esr = encodeInjectedAbort({ instruction: false });
     expect(esr).toBe(0x9600_0010n);
-    expect(decodeEsr(esr)).toEqual({ ec: 0x25, il: true, isv: false, ea: false, wnr: false, fsc: 0x10, kind: undefined, level: 0, iss2: 0, tagAccess: false });
+    expect(decodeEsr(esr)).toEqual({ ec: 0x25, il: true, isv: false, size: 1, sse: false, srt: 0, sf: false, ar: false, ea: false, wnr: false, fsc: 0x10, kind: undefined, level: 0, iss2: 0, tagAccess: false });
   });
   it('from EL0 the EC is 0x24 (0x92000010); a prefetch abort is EC 0x21 (0x86000010), 0x20 from EL0', () => {
     expect(encodeInjectedAbort({ instruction: false, fromEl0: true })).toBe(0x9200_0010n);

@@ -17,8 +17,15 @@ export const EC_DABT_LOW = 0x24;
 export const EC_DABT_CUR = 0x25;
 // IL at ESR[25]: 1 = 32-bit instruction (always 1 for these aborts, C §3.3).
 export const ESR_IL = 1 << 25;
-// ISV at ISS[24]: the ISS holds a valid instruction syndrome (A.3.3; not yet modelled, see README).
+// ISV at ISS[24]: the ISS holds a valid instruction syndrome (A.3.3).
 export const ESR_ISV = 1 << 24;
+// The instruction syndrome, valid with ISV = 1 (D24.2.46): SAS [23:22] = log2(bytes), SSE [21],
+// SRT [20:16] = Xt, SF [15] = 64-bit register, AR [14] acquire/release.
+export const ESR_SAS_SHIFT = 22;
+export const ESR_SSE = 1 << 21;
+export const ESR_SRT_SHIFT = 16;
+export const ESR_SF = 1 << 15;
+export const ESR_AR = 1 << 14;
 // EA at ISS[9]: External abort type (IMPLEMENTATION DEFINED; 0 in everything KVM builds, A.3.9).
 export const ESR_EA = 1 << 9;
 // WnR at ISS[6] (data aborts only): 1 = the faulting effect was a write.
@@ -53,6 +60,25 @@ export interface Stage2AbortSyndrome {
   readonly wnr: boolean;
   /** ISS2.TagAccess: only for a permission fault due to NoTagAccess (C §7.6). */
   readonly tagAccess: boolean;
+  /**
+   * The instruction syndrome of a single-register load/store (A.3.3): sets ISV = 1 with SAS, SRT,
+   * SF (SSE = AR = 0). Absent: ISV = 0 (pairs, tag instructions, instruction aborts).
+   */
+  readonly syndrome?: InstructionSyndrome;
+}
+
+/** What ISV = 1 reports about the faulting load/store (DOMAIN A.3.3). */
+export interface InstructionSyndrome {
+  /** Access size in bytes: 1, 2, 4 or 8. */
+  readonly size: number;
+  /** Xt, 0..30. */
+  readonly reg: number;
+}
+
+/** The ISS bits [24:14] of an instruction syndrome: ISV, SAS = log2(size), SSE 0, SRT, SF = (size 8), AR 0. */
+export function instructionSyndromeBits(s: InstructionSyndrome): number {
+  const sas = 31 - Math.clz32(s.size); // log2 of 1, 2, 4, 8
+  return (ESR_ISV | (sas << ESR_SAS_SHIFT) | ((s.reg & 0b11111) << ESR_SRT_SHIFT) | (s.size === 8 ? ESR_SF : 0)) >>> 0;
 }
 
 /** FSC for a fault kind at a level: 0b0001LL / 0b0010LL / 0b0011LL, or 0b100001. */
@@ -72,7 +98,8 @@ export function faultStatusCode(kind: FaultKind, level: number): number {
 /** Builds ESR_EL2 of a stage-2 abort (as a number, exact below 2^53). */
 export function encodeEsr(s: Stage2AbortSyndrome): number {
   const ec = s.instruction ? EC_IABT_LOW : EC_DABT_LOW;
-  const low = ((ec << EC_SHIFT) | ESR_IL | (!s.instruction && s.wnr ? ESR_WNR : 0) | faultStatusCode(s.kind, s.level)) >>> 0;
+  const iss = !s.instruction && s.syndrome !== undefined ? instructionSyndromeBits(s.syndrome) : 0;
+  const low = ((ec << EC_SHIFT) | ESR_IL | iss | (!s.instruction && s.wnr ? ESR_WNR : 0) | faultStatusCode(s.kind, s.level)) >>> 0;
   return low + (s.tagAccess ? TAG_ACCESS_VALUE : 0);
 }
 
@@ -103,6 +130,12 @@ export interface DecodedEsr {
   readonly ec: number;
   readonly il: boolean;
   readonly isv: boolean;
+  /** With ISV: SAS as bytes (1 << SAS), SSE, SRT, SF, AR (D24.2.46; A.3.3). */
+  readonly size: number;
+  readonly sse: boolean;
+  readonly srt: number;
+  readonly sf: boolean;
+  readonly ar: boolean;
   readonly ea: boolean;
   readonly wnr: boolean;
   readonly fsc: number;
@@ -138,6 +171,11 @@ export function decodeEsr(esr: bigint | number): DecodedEsr {
     ec: low >>> EC_SHIFT,
     il: (low & ESR_IL) !== 0,
     isv: (low & ESR_ISV) !== 0,
+    size: 1 << ((low >>> ESR_SAS_SHIFT) & 0b11),
+    sse: (low & ESR_SSE) !== 0,
+    srt: (low >>> ESR_SRT_SHIFT) & 0b11111,
+    sf: (low & ESR_SF) !== 0,
+    ar: (low & ESR_AR) !== 0,
     ea: (low & ESR_EA) !== 0,
     wnr: (low & ESR_WNR) !== 0,
     fsc,

@@ -44,6 +44,12 @@ export {
   EC_IABT_CUR,
   ESR_IL,
   ESR_ISV,
+  ESR_SAS_SHIFT,
+  ESR_SSE,
+  ESR_SRT_SHIFT,
+  ESR_SF,
+  ESR_AR,
+  instructionSyndromeBits,
   ESR_EA,
   ESR_WNR,
   ESR_ISS2_SHIFT,
@@ -60,10 +66,10 @@ export {
   encodeInjectedAbort,
   decodeEsr,
 } from './esr';
-export type { DecodedEsr, FaultKind, InjectedAbortSyndrome, Stage2AbortSyndrome } from './esr';
+export type { DecodedEsr, FaultKind, InjectedAbortSyndrome, InstructionSyndrome, Stage2AbortSyndrome } from './esr';
 export { ACCESS_OPS, TAG_OPS, TAG_READ_OPS, TAG_WRITE_OPS, TAG_CHECKED_OPS, WRITE_OPS, accessEffect, baseOp, isTagOp } from './op-class';
 export type { AccessClass, AccessEffect } from './op-class';
-export { checkStage2Access, checkStage2Leaf } from './access-check';
+export { checkStage2Access, checkStage2Leaf, validateSyndromeFields } from './access-check';
 export type { Stage2AccessFault, Stage2AccessOk, Stage2AccessQuery, Stage2AccessResult, Stage2Leaf, Stage2LeafHalves } from './access-check';
 export { ERRNO, errnoName, fail } from './errno';
 export type { ErrnoName } from './errno';

@@ -1,7 +1,7 @@
 import type { CpuIdRegs } from '@mteperm/events';
 import { getField } from './field';
 import { MMFR2_FWB_SHIFT, MMFR2_NV_SHIFT, NV_NV2 } from './id-aa64mmfr2';
-import { MTE_MTE2, MTE_MTE3, PFR1_MTE_SHIFT } from './id-aa64pfr1';
+import { MTE_FRAC_ASYNC, MTE_MTE2, MTE_MTE3, PFR1_MTE_FRAC_SHIFT, PFR1_MTE_SHIFT } from './id-aa64pfr1';
 import { PFR2_MTEPERM_SHIFT } from './id-aa64pfr2';
 
 /** The system capabilities (cpucaps) the model derives from the sanitised registers. */
@@ -34,4 +34,28 @@ export function capabilities(sanitised: CpuIdRegs): HostCapabilities {
     ARM64_HAS_STAGE2_FWB: getField(sanitised.id_aa64mmfr2_el1, MMFR2_FWB_SHIFT) >= 1,
     ARM64_HAS_NESTED_VIRT: getField(sanitised.id_aa64mmfr2_el1, MMFR2_NV_SHIFT) >= NV_NV2,
   };
+}
+
+/** Whether `tcf: async` / `asymm` can take effect on this host (DOMAIN A.3.8). */
+export interface TagCheckModes {
+  /** Every CPU has FEAT_MTE_ASYNC: ID_AA64PFR1_EL1.MTE >= 2 with MTE_frac = 0b0000. */
+  readonly async: boolean;
+  /** Every CPU has FEAT_MTE_ASYM_FAULT: MTE >= 3. */
+  readonly asymm: boolean;
+}
+
+/**
+ * From each CPU's raw ID_AA64PFR1_EL1, not the sanitised value: the kernel of this era does not
+ * sanitise MTE_frac (A.3.8), and a scenario must not depend on which CPU runs the vCPU, so the CPU
+ * without the feature decides.
+ */
+export function tagCheckModes(cpus: readonly CpuIdRegs[]): TagCheckModes {
+  let async = cpus.length > 0;
+  let asymm = cpus.length > 0;
+  for (const c of cpus) {
+    const mte = getField(c.id_aa64pfr1_el1, PFR1_MTE_SHIFT);
+    if (mte < MTE_MTE2 || getField(c.id_aa64pfr1_el1, PFR1_MTE_FRAC_SHIFT) !== MTE_FRAC_ASYNC) async = false;
+    if (mte < MTE_MTE3) asymm = false;
+  }
+  return { async, asymm };
 }

@@ -29,8 +29,8 @@ describe('cpufeature on the bus', () => {
     bus.publish(enable('KVM_CAP_ARM_MTE_PERM'), { vm: 1 });
     bus.publish({ type: 'VcpuCreated', data: { id: 0, el2: true, ret: 0 } }, { vm: 1, vcpu: 0 });
     bus.publish({ type: 'VcpuCreated', data: { id: 1, el2: false, ret: 0 } }, { vm: 1, vcpu: 1 });
-    expect(adapter.guestIdRegs(1, 0)).toEqual({ id_aa64pfr1_el1: 0x300n, id_aa64pfr2_el1: 0x1n });
-    expect(adapter.guestIdRegs(1, 1)).toEqual({ id_aa64pfr1_el1: 0x300n, id_aa64pfr2_el1: 0x0n });
+    expect(adapter.guestIdRegs(1, 0)).toEqual({ id_aa64pfr1_el1: 0x300n, id_aa64pfr2_el1: 0x1n, id_aa64mmfr2_el1: 0x200_0000n }); // NV2 for EL2 (A.3.10)
+    expect(adapter.guestIdRegs(1, 1)).toEqual({ id_aa64pfr1_el1: 0x300n, id_aa64pfr2_el1: 0x0n, id_aa64mmfr2_el1: 0n });
   });
 
   it('ignores refused capabilities: MTE stays hidden after enable_cap returned -EINVAL (DOMAIN B §3.1)', () => {
@@ -58,7 +58,7 @@ describe('cpufeature on the bus', () => {
     const fresh = new CpuFeatureAdapter();
     for (const e of log) fresh.apply(e);
     expect(fresh.view).toEqual(adapter.view);
-    expect(fresh.guestIdRegs(1, 0)).toEqual({ id_aa64pfr1_el1: 0n, id_aa64pfr2_el1: 0x1n });
+    expect(fresh.guestIdRegs(1, 0)).toEqual({ id_aa64pfr1_el1: 0n, id_aa64pfr2_el1: 0x1n, id_aa64mmfr2_el1: 0x200_0000n });
   });
 
   it('refuses queries before the host is known or for an unknown vCPU with stable codes', () => {

@@ -16,7 +16,9 @@ describe('guest view of the ID registers', () => {
     ['MTEPERM hidden from an EL2 vCPU without kvm_has_mte_perm (DOMAIN A.2.8)', { kvmHasMte: true, kvmHasMtePerm: false, vcpuHasEl2: true }, 0x300n, 0x1_0000_0000n],
     ['MTEPERM = 1 for an EL2 vCPU with kvm_has_mte_perm (DOMAIN A.2.8)', { kvmHasMte: true, kvmHasMtePerm: true, vcpuHasEl2: true }, 0x300n, 0x1_0000_0001n],
   ])('%s', (_what, ctx, pfr1, pfr2) => {
-    expect(guestIdRegs(host, ctx)).toEqual({ id_aa64pfr1_el1: pfr1, id_aa64pfr2_el1: pfr2 });
+    // MMFR2 (A.3.10): FWB [43:40] as the host; NV2 [27:24] only for an EL2 vCPU.
+    const mmfr2 = ctx.vcpuHasEl2 ? 0x0000_0100_0200_0000n : 0x0000_0100_0000_0000n;
+    expect(guestIdRegs(host, ctx)).toEqual({ id_aa64pfr1_el1: pfr1, id_aa64pfr2_el1: pfr2, id_aa64mmfr2_el1: mmfr2 });
   });
 
   it('always clears MTE_frac, SME, GCS, MTEX, NMI, THE, DF2, PFAR, RNDR_trap, MPAM_frac (DOMAIN B §2.4)', () => {

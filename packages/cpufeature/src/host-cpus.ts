@@ -1,5 +1,5 @@
 import type { CpuIdRegs, EventData } from '@mteperm/events';
-import { capabilities } from './capabilities';
+import { capabilities, tagCheckModes } from './capabilities';
 import { CpuFeatureError } from './errors';
 import { cpuFromFeatures } from './features';
 import { sanitise } from './sanitise';
@@ -52,6 +52,7 @@ export function probeHostCpus(cpus: readonly CpuIdRegs[]): EventData<'HostCpusPr
   if (cpus.length === 0) throw new CpuFeatureError('MTEPERM_CPU_COUNT', 'a host needs at least one CPU');
   const { regs } = sanitise(cpus);
   const caps = capabilities(regs);
+  const modes = tagCheckModes(cpus);
   return {
     cpus: cpus.map((c) => ({ ...c })),
     sanitised: regs,
@@ -59,5 +60,8 @@ export function probeHostCpus(cpus: readonly CpuIdRegs[]): EventData<'HostCpusPr
     mte_perm: caps.ARM64_MTE_PERM,
     s2fwb: caps.ARM64_HAS_STAGE2_FWB,
     nv: caps.ARM64_HAS_NESTED_VIRT,
+    // Only a missing feature is written, so the event of a host that has both is unchanged (A.3.8).
+    ...(modes.async ? {} : { mte_async: false }),
+    ...(modes.asymm ? {} : { mte_asym_fault: false }),
   };
 }

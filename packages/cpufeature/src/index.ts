@@ -30,8 +30,8 @@ export { cpuFromFeatures, isFeatureShorthand, FEATURE_SHORTHANDS } from './featu
 export type { FeatureShorthand } from './features';
 export { sanitise, sanitiseFieldValues, FTR_FIELDS } from './sanitise';
 export type { FtrField, FtrPolicy, FtrMismatch, IdRegName, Sanitised } from './sanitise';
-export { capabilities } from './capabilities';
-export type { HostCapabilities } from './capabilities';
+export { capabilities, tagCheckModes } from './capabilities';
+export type { HostCapabilities, TagCheckModes } from './capabilities';
 export { hostCpusFromSpec, parseRegister, probeHostCpus } from './host-cpus';
 export type { CpuSpec } from './host-cpus';
 export { guestIdRegs } from './guest-view';

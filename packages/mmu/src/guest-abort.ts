@@ -35,7 +35,7 @@ export interface AbortDecision {
 const SEA_ESR = encodeInjectedAbort({ instruction: false });
 const PREFETCH_ESR = encodeInjectedAbort({ instruction: true });
 const PAGE_SIZE_BIG = BigInt(PAGE_SIZE);
-const { ENOSYS } = ERRNO;
+const { EFAULT, ENOSYS } = ERRNO;
 
 const done = (events: MteEvent[]): AbortDecision => ({ events, retry: false, retriedByPolicy: false });
 const fail = (ipa: number, ret: number, reason: string): AbortDecision =>
@@ -59,6 +59,11 @@ export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: r
         ? { type: 'InjectedAbort', data: { kind: 'prefetch', ipa, esr: PREFETCH_ESR, target_level: 1 } }
         : { type: 'InjectedAbort', data: { kind: 'sea', ipa, esr: SEA_ESR, target_level: 1 } },
     ]);
+  }
+  if (abort.kind === 'alignment') {
+    // kvm_handle_guest_abort handles translation, access-flag and permission FSCs only; any other
+    // (here DC GZVA / DC GVA to Device memory, DOMAIN A.3.5) is "Unsupported FSC": -EFAULT, no exit info.
+    return fail(abort.ipa, EFAULT, 'stage-2 alignment fault (DC GZVA/GVA to Device memory): unsupported FSC');
   }
   const slot = state.findMemslot(abort.ipa);
 

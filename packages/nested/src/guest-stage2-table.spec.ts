@@ -43,9 +43,9 @@ describe("the guest hypervisor's stage 2 in its own memory (DOMAIN B §6.1, C §
     const w = t.walk(0x4000_1234, t.createWalkResult());
     expect(w).toMatchObject({ found: true, level: 1, base: 0x4000_0000, size: 0x4000_0000 });
     // A write to an L1 read-only 1 GiB block: Permission fault at level 1, DFSC 0b001101, WnR.
-    expect(checkStage2Leaf(w, { op: 'write' })).toMatchObject({ kind: 'fault', fault: 'permission', level: 1, esr: 0x9200_004dn });
+    expect(checkStage2Leaf(w, { op: 'write' })).toMatchObject({ kind: 'fault', fault: 'permission', level: 1, esr: 0x93c0_804dn });
     // Unmapped: a translation fault at the level whose entry is invalid (level 1 here, DFSC 0b000101).
-    expect(checkStage2Leaf(t.walk(0x8000_0000, t.createWalkResult()), { op: 'read' })).toMatchObject({ kind: 'fault', fault: 'translation', level: 1, esr: 0x9200_0005n });
+    expect(checkStage2Leaf(t.walk(0x8000_0000, t.createWalkResult()), { op: 'read' })).toMatchObject({ kind: 'fault', fault: 'translation', level: 1, esr: 0x93c0_8005n });
   });
 
   it('splits a block when part of it is rewritten, keeping the rest mapped; invalid entries unmap', () => {
@@ -66,7 +66,7 @@ describe("the guest hypervisor's stage 2 in its own memory (DOMAIN B §6.1, C §
   it('an entry written without AF takes an access-flag fault at its level (DOMAIN B §6.1)', () => {
     const t = GuestStage2Table.create(memory(), { fwb: false, mtePerm: true })!;
     t.write(0, 0x4000_0000, 0x1000, { attr: 'normal', ap: 'rw', af: false });
-    expect(checkStage2Leaf(t.walk(0, t.createWalkResult()), { op: 'read' })).toMatchObject({ kind: 'fault', fault: 'access_flag', level: 3, esr: 0x9200_000bn });
+    expect(checkStage2Leaf(t.walk(0, t.createWalkResult()), { op: 'read' })).toMatchObject({ kind: 'fault', fault: 'access_flag', level: 3, esr: 0x93c0_800bn });
   });
 
   it('bounds the table pages a write may need, and reports exhausted memory as no room for the root', () => {

@@ -23,6 +23,8 @@ const TAG_WRITE = new Set<AccessOp>(['stg', 'dc_gva']);
 function expected(l1: GuestS2Attr, l0: Backing, op: AccessOp): string {
   if (!TAG_EFFECT.has(op)) return 'complete';
   if (l1 === 'normal_notagaccess') return 'inject'; // A.2.8: L1's NoTagAccess → the fault is L1's
+  // A.3.5: DC GVA where either stage is Device takes the Alignment fault KVM refuses (-EFAULT).
+  if (op === 'dc_gva' && (l1 === 'device' || l0 === 'device')) return 'unsupported-fsc';
   if (l1 === 'device' || l0 === 'device') return 'complete'; // never Tagged: RAZ/WI (C §6)
   return l0 === 'notagaccess' ? 'tag-fault-in-l0' : 'complete'; // A.2.8: else exit as A.2.5
 }
@@ -43,8 +45,10 @@ describe('one L2 access through both stages (DOMAIN A.2.8, C §5, B §6.1)', () 
     expect(d.kind).toBe(expected(l1Attr, l0, op));
     if (d.kind === 'inject') {
       // C §5 rule 3 / C §8 row 58: EC 0x24, Permission at L1's leaf level (3), bit 41, WnR per tag effect.
-      expect(decodeEsr(d.fault.esr)).toEqual({ ec: 0x24, il: true, isv: false, ea: false, wnr: TAG_WRITE.has(op), fsc: 0b001111, kind: 'permission', level: 3, iss2: 1 << 9, tagAccess: true });
-      expect(d.fault.esr).toBe(TAG_WRITE.has(op) ? 0x0000_0200_9200_004fn : 0x0000_0200_9200_000fn);
+      // A.3.3: a checked load/store is a single-register access: ISV 1, SAS 0b11 (8 bytes), SRT 0, SF 1.
+      const isv = op === 'checked_read' || op === 'checked_write';
+      expect(decodeEsr(d.fault.esr)).toMatchObject({ ec: 0x24, il: true, isv, ea: false, wnr: TAG_WRITE.has(op), fsc: 0b001111, kind: 'permission', level: 3, iss2: 1 << 9, tagAccess: true });
+      expect(d.fault.esr).toBe(TAG_WRITE.has(op) ? 0x0000_0200_9200_004fn : isv ? 0x0000_0200_93c0_800fn : 0x0000_0200_9200_000fn);
     }
     if (d.kind === 'tag-fault-in-l0') expect(d.l1Ipa).toBe(L1IPA + 0x40); // the exit's gpa is this page (A.2.5)
     if (d.kind === 'complete') {
@@ -96,10 +100,10 @@ describe('one L2 access through both stages (DOMAIN A.2.8, C §5, B §6.1)', () 
 
   it('L1 translation and ap none faults are injected at L1\'s level; L0 not mapped yet asks L0\'s path for the base access', () => {
     const w = world({ fwb: false, mtePerm: true });
-    // Nothing written: the level-0 entry is invalid, DFSC 0b000100.
-    expect(resolve(w, L2, 'read')).toMatchObject({ kind: 'inject', fault: { kind: 'translation', level: 0, esr: 0x9200_0004n } });
+    // Nothing written: the level-0 entry is invalid, DFSC 0b000100; a read is a single-register load (A.3.3: ISV, SAS 0b11, SF: 0x01c0_8000).
+    expect(resolve(w, L2, 'read')).toMatchObject({ kind: 'inject', fault: { kind: 'translation', level: 0, esr: 0x93c0_8004n } });
     mapL1(w, L2, L1IPA, 0x1000, { attr: 'normal', ap: 'none' });
-    expect(resolve(w, L2, 'read')).toMatchObject({ kind: 'inject', fault: { kind: 'permission', level: 3, esr: 0x9200_000fn } });
+    expect(resolve(w, L2, 'read')).toMatchObject({ kind: 'inject', fault: { kind: 'permission', level: 3, esr: 0x93c0_800fn } });
     mapL1(w, L2, L1IPA, 0x1000, { attr: 'normal', ap: 'rw' });
     expect(resolve(w, L2 + 8, 'stg')).toEqual({ kind: 'fault-in-l0', l1Ipa: L1IPA + 8, op: 'write' });
   });

@@ -45,16 +45,21 @@ export type NestedDecision =
   | { readonly kind: 'fault-in-l0'; readonly l1Ipa: number; readonly op: AccessOp }
   | { readonly kind: 'install'; readonly leaf: ShadowLeaf }
   /** L0's own NoTagAccess refused a tag access: L0's tag-access fault path with the L1 IPA (A.2.5). */
-  | { readonly kind: 'tag-fault-in-l0'; readonly l1Ipa: number };
+  | { readonly kind: 'tag-fault-in-l0'; readonly l1Ipa: number }
+  /**
+   * DC GZVA / DC GVA where either stage makes the page Device: the (shadow) stage-2 Alignment fault,
+   * which kvm_handle_guest_abort refuses as an unsupported FSC before any nested handling (A.3.5).
+   */
+  | { readonly kind: 'unsupported-fsc' };
 
 /** An L2 access at an L2 IPA. */
 export interface NestedAccess extends Stage2AccessQuery {
   readonly ipa: number;
 }
 
-/** L1's walk never yields an alignment fault (DOMAIN A.3.5 is not modelled yet). */
+/** Alignment faults never reach here: decideNestedAccess turns them into 'unsupported-fsc' (A.3.5). */
 function l1FaultKind(kind: FaultKind): L1Fault['kind'] {
-  if (kind === 'alignment') throw new Error('an alignment fault injected into L1 is not modelled (DOMAIN A.3.5)');
+  if (kind === 'alignment') throw new Error('unreachable: an alignment fault is unsupported-fsc (DOMAIN A.3.5)');
   return kind;
 }
 
@@ -66,11 +71,14 @@ export function decideNestedAccess(walks: NestedWalks, access: NestedAccess): Ne
   const l2Ipa = access.ipa;
   const s = walks.shadow(l2Ipa);
   const shadow = checkStage2Leaf(s, access);
+  if (shadow.kind === 'fault' && shadow.fault === 'alignment') return { kind: 'unsupported-fsc' };
   if (shadow.kind === 'ok') {
     return { kind: 'complete', pa: outputAddress(s.lo, s.hi) + (l2Ipa - s.base), tagsIgnored: shadow.tagsIgnored, tagStorageTouched: shadow.tagStorageTouched, noTagAccess: shadow.noTagAccess };
   }
   const l1 = walks.guest(l2Ipa);
   const atL1 = checkStage2Leaf(l1, access);
+  // L1's Device leaf makes the shadow leaf Device too: once installed, the retry takes the Alignment fault.
+  if (atL1.kind === 'fault' && atL1.fault === 'alignment') return { kind: 'unsupported-fsc' };
   if (atL1.kind === 'fault') {
     return { kind: 'inject', fault: { kind: l1FaultKind(atL1.fault), level: atL1.level, esr: atL1.esr, tagAccess: atL1.tagAccess, wnr: atL1.wnr } };
   }

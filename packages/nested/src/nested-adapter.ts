@@ -15,7 +15,7 @@ import type { AccessOp, Envelope, EnvelopeOf, EventData, MteEvent, MteEventType,
 import { stage2LeavesJson, type Stage2LeafJson, type WalkResult } from '@mteperm/pgtable';
 import { NestedError } from './errors';
 import { GUEST_IPA_LIMIT, GUEST_S2_APS, GUEST_S2_ATTRS, type GuestS2Ap, type GuestS2Attr } from './guest-descriptor';
-import { LEVEL_SIZE, PAGE_SIZE, descToBigInt, outputAddress } from '@mteperm/arm64';
+import { LEVEL_SIZE, PAGE_SIZE, descToBigInt, fail, outputAddress } from '@mteperm/arm64';
 import { GuestStage2Table } from './guest-stage2-table';
 import { decideNestedAccess, type NestedWalks } from './nested-access';
 import { NestedState, type GuestHypervisor } from './nested-state';
@@ -53,7 +53,7 @@ export interface GuestStage2Result {
 
 interface Flight {
   readonly request: EventData<'AccessRequested'>;
-  readonly access: { ipa: number; op: AccessOp; tcf: Tcf; s1: S1Attr };
+  readonly access: { ipa: number; op: AccessOp; tcf: Tcf; s1: S1Attr; size?: number; pair?: boolean; reg?: number; ata?: boolean; tco?: boolean };
   rounds: number;
   /** L1 IPA of the level-1 access whose completion continues this one; -1 when none. */
   awaiting: number;
@@ -160,7 +160,7 @@ export class NestedAdapter {
       return;
     }
     const d = e.data;
-    this.flights.set(h, { request: d, access: { ipa: Number(d.gpa), op: d.op, tcf: d.tcf, s1: d.s1 }, rounds: 0, awaiting: -1, direct: false });
+    this.flights.set(h, { request: d, access: { ipa: Number(d.gpa), op: d.op, tcf: d.tcf, s1: d.s1, size: d.size, pair: d.pair, reg: d.reg, ata: d.ata, tco: d.tco }, rounds: 0, awaiting: -1, direct: false });
     this.advance(h, this.ctxOf(e));
   }
 
@@ -210,6 +210,10 @@ export class NestedAdapter {
           this.flights.delete(h);
           this.publish({ type: 'InjectedAbort', data: { kind: 'stage2', ipa: f.request.gpa, esr: d.fault.esr, target_level: 2 } }, ctx, true);
           return;
+        case 'unsupported-fsc':
+          this.flights.delete(h);
+          this.publish({ type: 'KvmRunFailed', data: { gpa: f.request.gpa, ret: fail('EFAULT'), reason: 'stage-2 alignment fault (DC GZVA/GVA to Device memory): unsupported FSC' } }, ctx, true);
+          return;
         case 'install': {
           const l = d.leaf;
           const env = this.publish(
@@ -234,7 +238,7 @@ export class NestedAdapter {
   private toL0(f: Flight, l1Ipa: number, op: AccessOp, ctx: PublishContext): void {
     f.awaiting = l1Ipa;
     const r = f.request;
-    this.publish({ type: 'AccessRequested', data: { step: r.step, gpa: BigInt(l1Ipa), op, level: 1, tcf: r.tcf, s1: r.s1 } }, ctx, false);
+    this.publish({ type: 'AccessRequested', data: { ...r, gpa: BigInt(l1Ipa), op, level: 1 } }, ctx, false);
   }
 
   private walksOf(h: GuestHypervisor): NestedWalks {

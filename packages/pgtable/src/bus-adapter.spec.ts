@@ -45,7 +45,7 @@ describe('pgtable on the bus', () => {
     const out = seen.filter((e) => e.type === 'AccessCompleted' || e.type === 'Stage2FaultTaken').map((e) => e.data);
     expect(out).toEqual([
       { gpa: 0x1000_0008n, op: 'read', pa: 0x8_0000_0008n, tags_ignored: false },
-      { ipa: 0x8000_0000n, esr: 0x9200_0045n, kind: 'translation', level: 1, tag_access: false, op: 'write' },
+      { ipa: 0x8000_0000n, esr: 0x93c0_8045n, kind: 'translation', level: 1, tag_access: false, op: 'write' },
     ]);
   });
 
@@ -61,7 +61,7 @@ describe('pgtable on the bus', () => {
     const mapped = seen.find((e) => e.type === 'Stage2Mapped' && e.causation === req.seq)!;
     const rerun = seen.filter((e) => e.seq > mapped.seq);
     expect(rerun.map((e) => ({ type: e.type, vcpu: e.vcpu, causation: e.causation, data: e.data }))).toEqual([
-      { type: 'Stage2FaultTaken', vcpu: 0, causation: mapped.seq, data: { ipa: 0x4000_0008n, esr: 0x9200_004fn, kind: 'permission', level: 3, tag_access: false, op: 'write' } },
+      { type: 'Stage2FaultTaken', vcpu: 0, causation: mapped.seq, data: { ipa: 0x4000_0008n, esr: 0x93c0_804fn, kind: 'permission', level: 3, tag_access: false, op: 'write' } },
     ]);
     // Relaxing W with retry_access: the write completes, caused by Stage2Relaxed.
     const relax = bus.publish({ type: 'Stage2RelaxRequested', data: { ipa: 0x4000_0000n, r: true, w: true, x: false, sw: 0, retry_access: true } }, { vm: 1, vcpu: 0, causation: rerun[0]!.seq });

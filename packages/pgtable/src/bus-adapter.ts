@@ -6,19 +6,14 @@
  * what `Stage2State.evolve` needs to rebuild the tables.
  */
 import type { EventBus, PublishContext } from '@mteperm/bus';
-import type { AccessOp, Envelope, EnvelopeOf, EventData, FaultKind, MemType, S1Attr, Tcf } from '@mteperm/events';
-import { LEVEL_SIZE, checkStage2Leaf, type FaultKind as Stage2FaultKind, descToBigInt, outputAddress } from '@mteperm/arm64';
+import type { AccessOp, Envelope, EnvelopeOf, EventData, MemType, S1Attr, Tcf } from '@mteperm/events';
+import { LEVEL_SIZE, checkStage2Leaf, type Stage2AccessQuery, descToBigInt, outputAddress } from '@mteperm/arm64';
 import type { PgtableError } from './errors';
 import type { Stage2Observer, WalkResult } from './stage2-page-table';
 import { Stage2State } from './stage2-state';
 
 const SUBSCRIBER = 'pgtable';
 
-/** The event schema has no alignment fault: the walk never yields one (A.3.5 is not modelled yet). */
-function eventFaultKind(kind: Stage2FaultKind): FaultKind {
-  if (kind === 'alignment') throw new Error('an alignment fault has no Stage2FaultTaken kind (DOMAIN A.3.5 not modelled)');
-  return kind;
-}
 type AccessData = EventData<'AccessRequested'>;
 const LEVEL_SIZE_BIG: readonly bigint[] = LEVEL_SIZE.map((s) => BigInt(s));
 
@@ -81,7 +76,16 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
   const observer = new PublishingObserver(bus);
   // Handlers run one at a time: one context, access and protection object serve them all.
   const ctx = observer.ctx;
-  const access: { op: AccessOp; tcf: Tcf | undefined; s1: S1Attr | undefined } = { op: 'read', tcf: undefined, s1: undefined };
+  const access: { -readonly [K in keyof Stage2AccessQuery]: Stage2AccessQuery[K] } & { op: AccessOp; tcf: Tcf | undefined; s1: S1Attr | undefined } = {
+    op: 'read',
+    tcf: undefined,
+    s1: undefined,
+    size: undefined,
+    pair: undefined,
+    reg: undefined,
+    ata: undefined,
+    tco: undefined,
+  };
   const prot: { memType: MemType; noTagAccess: boolean; r: boolean; w: boolean; x: boolean; sw: number | undefined } = {
     memType: 'normal_wb',
     noTagAccess: false,
@@ -145,6 +149,12 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
     access.op = d.op;
     access.tcf = d.tcf;
     access.s1 = d.s1;
+    // Absent in the event (defaults, old logs): the A.3.3 / A.3.7 defaults.
+    access.size = d.size;
+    access.pair = d.pair;
+    access.reg = d.reg;
+    access.ata = d.ata;
+    access.tco = d.tco;
     const outcome = checkStage2Leaf(w, access);
     ctx.vm = vm;
     ctx.vcpu = vcpu;
@@ -156,7 +166,7 @@ export function attachPgtable(bus: EventBus, state: Stage2State = new Stage2Stat
       bus.publish(
         {
           type: 'Stage2FaultTaken',
-          data: { ipa: d.gpa, esr: outcome.esr, kind: eventFaultKind(outcome.fault), level: outcome.level, tag_access: outcome.tagAccess, op: d.op },
+          data: { ipa: d.gpa, esr: outcome.esr, kind: outcome.fault, level: outcome.level, tag_access: outcome.tagAccess, op: d.op },
         },
         ctx,
       );

@@ -98,8 +98,11 @@ describe('checkStage2Leaf caches, on walk results', () => {
                 if (o.kind === 'ok') {
                   expect({ tagged: o.tagged, noTagAccess: o.noTagAccess }).toEqual({ tagged, noTagAccess });
                 } else {
-                  const instruction = accessEffect(op).cls === 'exec';
-                  expect(o.esr).toBe(esrToBigInt(encodeEsr({ kind: o.fault, level: o.level, instruction, wnr: o.wnr, tagAccess: o.tagAccess })));
+                  const cls = accessEffect(op).cls;
+                  const instruction = cls === 'exec';
+                  // A.3.3: single-register loads/stores (data and checked) carry the default syndrome (8 bytes, X0).
+                  const syndrome = cls === 'data' || cls === 'tag_checked' ? { size: 8, reg: 0 } : undefined;
+                  expect(o.esr).toBe(esrToBigInt(encodeEsr({ kind: o.fault, level: o.level, instruction, wnr: o.wnr, tagAccess: o.tagAccess, syndrome })));
                 }
               }
             }
@@ -117,7 +120,8 @@ describe('checkStage2Leaf caches, on walk results', () => {
       for (const op of ['read', 'write', 'exec'] as AccessOp[]) {
         const o = checkStage2Leaf({ ...w, found: false, level }, { op });
         if (o.kind === 'ok') throw new Error('expected a fault');
-        expect(o.esr).toBe(esrToBigInt(encodeEsr({ kind: 'translation', level, instruction: op === 'exec', wnr: op === 'write', tagAccess: false })));
+        const syndrome = op === 'exec' ? undefined : { size: 8, reg: 0 }; // A.3.3
+        expect(o.esr).toBe(esrToBigInt(encodeEsr({ kind: 'translation', level, instruction: op === 'exec', wnr: op === 'write', tagAccess: false, syndrome })));
         seen.add(o.esr);
       }
     }

@@ -32,6 +32,9 @@ export interface Stage2Host {
   readonly fwb: boolean;
   /** FEAT_MTE_PERM on every CPU (system_supports_notagaccess). */
   readonly mtePerm: boolean;
+  /** FEAT_MTE_ASYNC / FEAT_MTE_ASYM_FAULT on every CPU (DOMAIN A.3.8); absent means present. */
+  readonly mteAsync?: boolean;
+  readonly mteAsymm?: boolean;
 }
 
 /**

@@ -75,6 +75,9 @@ export interface WalkResult {
   /** HCR_EL2.FWB and FEAT_MTE_PERM of the table, needed to decode MemAttr. */
   readonly fwb: boolean;
   readonly mtePerm: boolean;
+  /** Whether `tcf: async` / `asymm` take effect on the host (DOMAIN A.3.8); absent means they do. */
+  readonly mteAsync?: boolean;
+  readonly mteAsymm?: boolean;
 }
 
 /** Counts of what a map did. */
@@ -115,6 +118,8 @@ export class Stage2PageTable {
   readonly startTables: number;
   readonly fwb: boolean;
   readonly mtePerm: boolean;
+  readonly mteAsync: boolean;
+  readonly mteAsymm: boolean;
   /** 2^ipaBits: first IPA outside the input range. */
   readonly ipaLimit: number;
 
@@ -144,6 +149,8 @@ export class Stage2PageTable {
     this.startTables = start.tables;
     this.fwb = options.fwb;
     this.mtePerm = options.mtePerm;
+    this.mteAsync = options.mteAsync ?? true;
+    this.mteAsymm = options.mteAsymm ?? true;
     this.ipaLimit = 2 ** start.ipaBits;
     this.startInv = LEVEL_INV[start.startLevel]!;
     this.startMask = start.entries - 1;
@@ -154,9 +161,9 @@ export class Stage2PageTable {
     this.tablesInUse = start.tables;
   }
 
-  /** A result object for `walk`, carrying this table's FWB / FEAT_MTE_PERM for decoding. */
+  /** A result object for `walk`, carrying this table's host facts (FWB, FEAT_MTE_PERM, A.3.8) for the check. */
   createWalkResult(): WalkResult {
-    return { found: false, level: this.startLevel, lo: 0, hi: 0, base: 0, size: 0, fwb: this.fwb, mtePerm: this.mtePerm };
+    return { found: false, level: this.startLevel, lo: 0, hi: 0, base: 0, size: 0, fwb: this.fwb, mtePerm: this.mtePerm, mteAsync: this.mteAsync, mteAsymm: this.mteAsymm };
   }
 
   /** Encodes a protection for this table's host (stage2_set_prot_attr, DOMAIN B §4.3). */

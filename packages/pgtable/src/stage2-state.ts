@@ -29,7 +29,12 @@ export class Stage2State {
   evolve(envelope: Envelope): void {
     switch (envelope.type) {
       case 'HostCpusProbed':
-        this.hostCaps = { fwb: envelope.data.s2fwb, mtePerm: envelope.data.mte_perm };
+        this.hostCaps = {
+          fwb: envelope.data.s2fwb,
+          mtePerm: envelope.data.mte_perm,
+          mteAsync: envelope.data.mte_async !== false,
+          mteAsymm: envelope.data.mte_asym_fault !== false,
+        };
         return;
       case 'VmCreated': {
         if (envelope.data.ret !== 0) return;

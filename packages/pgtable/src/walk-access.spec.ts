@@ -46,8 +46,9 @@ describe('allocation-tag and tag-checked accesses to a NoTagAccess page (DOMAIN 
     ['stgm', NTA_WRITE_L3],
     ['dc_gva', NTA_WRITE_L3],
     ['dc_gzva', NTA_WRITE_L3],
-    ['checked_read', NTA_READ_L3],
-    ['checked_write', NTA_READ_L3], // WnR = 0: a checked store's tag effect is a read (A.2.6)
+    // A.3.3: a checked load/store is a single-register access: ISV, SAS 0b11, SF (0x01c0_8000).
+    ['checked_read', NTA_READ_L3 | 0x01c0_8000n],
+    ['checked_write', NTA_READ_L3 | 0x01c0_8000n], // WnR = 0: a checked store's tag effect is a read (A.2.6)
   ];
   for (const fwb of [false, true]) {
     it.each(cases)(`FWB=${fwb}: %s → permission fault, ESR_EL2 %s (DOMAIN A.2.5/A.2.6)`, (op, esr) => {
@@ -76,7 +77,7 @@ describe('allocation-tag and tag-checked accesses to a NoTagAccess page (DOMAIN 
   });
 
   it.each(['async', 'asymm'] as const)('tcf %s still faults synchronously (DOMAIN A.2.6, C §3.2)', (tcf) => {
-    expect(esrOf(access(tableWith(true, PAGE, 0x1000, RW_NTA), { ipa: PAGE, op: 'checked_write', tcf }))).toBe(NTA_READ_L3);
+    expect(esrOf(access(tableWith(true, PAGE, 0x1000, RW_NTA), { ipa: PAGE, op: 'checked_write', tcf }))).toBe(NTA_READ_L3 | 0x01c0_8000n);
   });
 
   it('tcf none does not exempt explicit tag accesses (DOMAIN A.2.6 applies to tag-checked ops only)', () => {
@@ -113,13 +114,13 @@ describe('base permissions, translation and access flag (DOMAIN C §3.2 R_LTQNW,
     expect(o).toEqual({ kind: 'permission', level: 3, esr: 0x9200_004fn, fsc: 0b001111, instruction: false, wnr: true, tagAccess: false });
   });
   it('an ordinary write without S2AP W is a permission fault with WnR = 1 (DOMAIN B §5.4)', () => {
-    expect(esrOf(access(tableWith(true, PAGE, 0x1000, { ...RW_WB, w: false }), { ipa: PAGE, op: 'write' }))).toBe(0x9200_004fn);
+    expect(esrOf(access(tableWith(true, PAGE, 0x1000, { ...RW_WB, w: false }), { ipa: PAGE, op: 'write' }))).toBe(0x93c0_804fn);
   });
   it('a checked store without S2AP W faults on the data write: WnR = 1, no TagAccess', () => {
-    expect(esrOf(access(tableWith(true, PAGE, 0x1000, { ...RW_NTA, w: false }), { ipa: PAGE, op: 'checked_write' }))).toBe(0x9200_004fn);
+    expect(esrOf(access(tableWith(true, PAGE, 0x1000, { ...RW_NTA, w: false }), { ipa: PAGE, op: 'checked_write' }))).toBe(0x93c0_804fn);
   });
   it('a read without S2AP R is a permission fault with WnR = 0', () => {
-    expect(esrOf(access(tableWith(true, PAGE, 0x1000, { ...RW_WB, r: false, w: false }), { ipa: PAGE, op: 'read' }))).toBe(0x9200_000fn);
+    expect(esrOf(access(tableWith(true, PAGE, 0x1000, { ...RW_WB, r: false, w: false }), { ipa: PAGE, op: 'read' }))).toBe(0x93c0_800fn);
   });
   it('exec on an XN page is an instruction-abort permission fault, EC 0x20 (DOMAIN B §4.3)', () => {
     const o = access(tableWith(true, PAGE, 0x1000, RW_NTA), { ipa: PAGE, op: 'exec' });
@@ -130,19 +131,19 @@ describe('base permissions, translation and access flag (DOMAIN C §3.2 R_LTQNW,
   });
   it('translation fault at the level where the walk stopped: start level 1 for an empty 40-bit table', () => {
     const t = tableWith(true, PAGE, 0x1000, RW_WB);
-    expect(esrOf(access(t, { ipa: 0x2_0000_0000, op: 'read' }))).toBe(0x9200_0005n);
+    expect(esrOf(access(t, { ipa: 0x2_0000_0000, op: 'read' }))).toBe(0x93c0_8005n);
     expect(esrOf(access(t, { ipa: 0x2_0000_0000, op: 'stg' }))).toBe(0x9200_0045n);
     expect(esrOf(access(t, { ipa: 0x2_0000_0000, op: 'exec' }))).toBe(0x8200_0005n);
     // Same 2 MiB region as the mapped page: the walk reaches level 3.
-    expect(esrOf(access(t, { ipa: PAGE + 0x1000, op: 'write' }))).toBe(0x9200_0047n);
+    expect(esrOf(access(t, { ipa: PAGE + 0x1000, op: 'write' }))).toBe(0x93c0_8047n);
     // Same 1 GiB region, another 2 MiB: stops at level 2.
-    expect(esrOf(access(t, { ipa: PAGE + 0x20_0000, op: 'checked_read' }))).toBe(0x9200_0006n);
+    expect(esrOf(access(t, { ipa: PAGE + 0x20_0000, op: 'checked_read' }))).toBe(0x93c0_8006n); // A.3.3: ISV for a checked load
   });
   it('a leaf without AF takes an access-flag fault 0b0010LL', () => {
     const t = tableWith(true, PAGE, 0x1000, RW_WB);
     const w = t.walk(PAGE, t.createWalkResult());
     t.installLeaf(PAGE, 3, (w.lo & ~0x400) >>> 0, w.hi);
-    expect(esrOf(access(t, { ipa: PAGE, op: 'read' }))).toBe(0x9200_000bn);
+    expect(esrOf(access(t, { ipa: PAGE, op: 'read' }))).toBe(0x93c0_800bn);
   });
 });
 

@@ -53,6 +53,9 @@ function describeStep(s: StepResult): [string, string] {
       }
       return [what, outcome];
     }
+    case 'get_one_reg':
+      // KVM_GET_ONE_REG (DOMAIN A.3.10): the register's value, or the errno.
+      return [`get_one_reg vcpu${r['vcpu']} ${r['reg']}`, r['value'] === undefined ? ret() : String(r['value'])];
     case 'migrate': {
       const f = r['failed'] as Record<string, unknown> | null;
       return ['migrate', r['accepted'] ? 'accepted' : `refused at step ${f?.['step']} (${f?.['op']} ${f?.['cap'] ?? `slot ${f?.['slot']}`}): ${f?.['ret']} (${f?.['errno']})`];

@@ -24,7 +24,7 @@ export const SAMPLE_EVENTS: { readonly [K in MteEventType]: Extract<MteEvent, { 
   RunStarted: { type: 'RunStarted', data: { scenario: 'vfio-passthrough-mte', kernel: 'v2', policies: ['exit-to-vmm'], tag_pool_pages: 64n } },
   HostCpusProbed: {
     type: 'HostCpusProbed',
-    data: { cpus: [cpu, { ...cpu, id_aa64pfr2_el1: 0n }], sanitised: { ...cpu, id_aa64pfr2_el1: 0n }, mte: 3, mte_perm: false, s2fwb: true, nv: false },
+    data: { cpus: [cpu, { ...cpu, id_aa64pfr2_el1: 0n }], sanitised: { ...cpu, id_aa64pfr2_el1: 0n }, mte: 3, mte_perm: false, s2fwb: true, nv: false, mte_async: false, mte_asym_fault: false },
   },
   StateHashRecorded: { type: 'StateHashRecorded', data: { sha256: new Uint8Array(32).fill(0xab), events: 41n } },
   VmCreated: { type: 'VmCreated', data: { ipa_bits: 40, ret: 0 } },
@@ -44,7 +44,7 @@ export const SAMPLE_EVENTS: { readonly [K in MteEventType]: Extract<MteEvent, { 
     type: 'MigrationChecked',
     data: { target_cpus: [cpu], accepted: false, failed_step: 3, failed_op: 'enable_cap', failed_cap: 'KVM_CAP_ARM_MTE_PERM', ret: -22 },
   },
-  AccessRequested: { type: 'AccessRequested', data: { step: 8, gpa: 0x10000040n, op: 'stg', level: 1, tcf: 'sync', s1: 'tagged' } },
+  AccessRequested: { type: 'AccessRequested', data: { step: 8, gpa: 0x10000040n, op: 'stg', level: 1, tcf: 'sync', s1: 'tagged', size: 4, pair: true, reg: 30, ata: false, tco: true } },
   AccessCompleted: { type: 'AccessCompleted', data: { gpa: 0x80001000n, op: 'write', pa: 0x8_4000_1000n, tags_ignored: false, level: 2 } },
   Stage2FaultTaken: {
     // EC 0x24, IL, WnR, DFSC 0x0F (permission, level 3), ISS2.TagAccess (bit 41)

@@ -46,7 +46,9 @@ function expected(profile: KernelProfile, target: number, op: (typeof L2_OPS)[nu
   // encoding in its own view and never NoTagAccess (C §8 row 40), so the access completes.
   if (target === 0 && tag && profile === 'v2') {
     const wnr = op === 'stg';
-    return { outcome: 'injected', target: 'L1', abort: { kind: 'stage2', esr: wnr ? '0x2009200004e' : '0x2009200000e' } };
+    // A.3.3: a checked store is a single-register access: ISV, SAS 0b11, SF (0x01c0_8000); STG/LDG have ISV 0.
+    const isv = op === 'checked_write';
+    return { outcome: 'injected', target: 'L1', abort: { kind: 'stage2', esr: wnr ? '0x2009200004e' : isv ? '0x20093c0800e' : '0x2009200000e' } };
   }
   if (target === 2) {
     if (profile === 'baseline') return { outcome: 'exit', exit: { reason: 'KVM_EXIT_MMIO', phys_addr: '0x10001040' } };

@@ -9,7 +9,7 @@ import { logSink, openLogWriter } from '@mteperm/log';
 import type { FaultPolicy } from '@mteperm/mmu';
 import type { PolicyLoadFailure } from '@mteperm/plugin-api/host';
 import { loadPolicyChain } from '../policy/resolve-policies';
-import type { KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
+import type { AccessStep, KernelProfile, Scenario, ScenarioStep } from '../scenario/types';
 import { accessResult, errnoOf } from './access-outcome';
 import { composeLiveModel } from './compose';
 import type { Model } from './compose';
@@ -136,7 +136,7 @@ function runChain(scenario: Scenario, options: RunOptions, policies: readonly Fa
       }
       case 'access': {
         // KVM_RUN owns the access; its AccessEnded is the step's result (-EBADF without a vCPU fd).
-        const end = model.uapi.runAccess({ step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1 }, { vm, vcpu: step.vcpu });
+        const end = model.uapi.runAccess({ step: step.index, gpa: step.gpa, op: step.access, level: step.level, tcf: step.tcf, s1: step.s1, ...guestContextOf(step) }, { vm, vcpu: step.vcpu });
         return accessResult(step.index, step.vcpu, hex(step.gpa), step.access, end);
       }
       case 'migrate': {
@@ -149,6 +149,14 @@ function runChain(scenario: Scenario, options: RunOptions, policies: readonly Fa
         const r = model.uapi.mteCopyTags({ guest_ipa: step.gpa, length: step.length, to_guest: step.to_guest }, { vm });
         return { ...head, ...errnoOf(r.ret) };
       }
+      case 'get_one_reg': {
+        // KVM_GET_ONE_REG is a vCPU ioctl: without the vCPU fd it fails -EBADF. It reads, never
+        // changes, state, so it records no event (DOMAIN A.3.10).
+        if (model.uapi.state.vms.get(vm)?.vcpus.has(step.vcpu) !== true) return { ...head, vcpu: step.vcpu, reg: step.reg, ...errnoOf(-9) };
+        const regs = model.cpufeature.guestIdRegs(vm, step.vcpu);
+        const value = step.reg === 'ID_AA64PFR1_EL1' ? regs.id_aa64pfr1_el1 : step.reg === 'ID_AA64PFR2_EL1' ? regs.id_aa64pfr2_el1 : regs.id_aa64mmfr2_el1;
+        return { ...head, vcpu: step.vcpu, reg: step.reg, ret: 0, value: hex(value) };
+      }
       case 'guest_stage2': {
         const r = model.nested.writeGuestStage2({ vcpu: step.vcpu, map: step.map }, { vm });
         if (r.error !== undefined) return { ...head, vcpu: step.vcpu, ...errnoOf(r.ret), code: r.error.code, reason: r.error.message };
@@ -157,6 +165,20 @@ function runChain(scenario: Scenario, options: RunOptions, policies: readonly Fa
       }
     }
   }
+}
+
+/**
+ * The A.3.3 / A.3.7 fields of an access, each only when it differs from its default: an access that
+ * uses the defaults records the same bytes as before these fields existed.
+ */
+function guestContextOf(step: AccessStep): { size?: number; pair?: boolean; reg?: number; ata?: boolean; tco?: boolean } {
+  const c: { size?: number; pair?: boolean; reg?: number; ata?: boolean; tco?: boolean } = {};
+  if (step.size !== 8) c.size = step.size;
+  if (step.pair) c.pair = true;
+  if (step.reg !== 0) c.reg = step.reg;
+  if (!step.ata) c.ata = false;
+  if (step.tco) c.tco = true;
+  return c;
 }
 
 /** The capability's kernel name for the result (the uapi's table); an unknown number as itself. */

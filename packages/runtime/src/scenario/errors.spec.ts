@@ -29,11 +29,11 @@ type Row = [what: string, file: string, text: string, code: string, message: str
 // One row per error class: the exact one-line message a user sees (CLI exit 2, CONTRACT §2).
 const ROWS: Row[] = [
   ['unknown step', 'x.json', step({ acess: { vcpu: 0, gpa: 0, op: 'read' } }), 'MTEPERM_SCENARIO_FIELD',
-    'x.json: steps[1]: unknown step "acess" (did you mean access?); expected one of: create_vm, check_extension, enable_cap, set_user_memory_region, create_vcpu, access, guest_stage2, migrate, mte_copy_tags'],
+    'x.json: steps[1]: unknown step "acess" (did you mean access?); expected one of: create_vm, check_extension, enable_cap, set_user_memory_region, create_vcpu, access, guest_stage2, migrate, mte_copy_tags, get_one_reg'],
   ['two ops in one step', 'x.json', step({ create_vcpu: { id: 0 }, access: {} }), 'MTEPERM_SCENARIO_FIELD',
     'x.json: steps[1]: a step has exactly one key (the op); found create_vcpu, access'],
   ['unknown key', 'x.json', step({ access: { vcpu: 0, gpa: 0, op: 'read', tfc: 'async' } }), 'MTEPERM_SCENARIO_FIELD',
-    'x.json: steps[1].access.tfc: unknown key "tfc" (did you mean tcf?); expected one of: vcpu, gpa, op, level, tcf, s1'],
+    'x.json: steps[1].access.tfc: unknown key "tfc" (did you mean tcf?); expected one of: vcpu, gpa, op, level, tcf, s1, size, pair, reg, ata, tco'],
   ['unknown top-level key', 'x.json', json({ polices: ['x'] }), 'MTEPERM_SCENARIO_FIELD',
     'x.json: polices: unknown key "polices" (did you mean policy?); expected one of: name, kernel, host, steps, policy, policy_options, expect'],
   ['bad number', 'vfio.yaml', step({ set_user_memory_region: { ...REGION, memory_size: '12abc' } }), 'MTEPERM_SCENARIO_FIELD',

@@ -8,6 +8,7 @@ import {
   ACCESS_OPS,
   BACKING_KINDS,
   BACKING_MTE_ALLOWED,
+  ID_REGISTERS,
   MEMSLOT_FLAGS,
   S1_ATTRS,
   STAGE2_APS,
@@ -163,7 +164,18 @@ const READERS: Record<ScenarioStepOp, StepReader> = {
   },
 
   access(r, v, path, index) {
-    const m = r.mapping(v, path, ['vcpu', 'gpa', 'op', 'level', 'tcf', 's1'], ['vcpu', 'gpa', 'op']);
+    const m = r.mapping(v, path, ['vcpu', 'gpa', 'op', 'level', 'tcf', 's1', 'size', 'pair', 'reg', 'ata', 'tco'], ['vcpu', 'gpa', 'op']);
+    // DOMAIN A.3.3: an A64 load/store moves 1, 2, 4 or 8 bytes per register; LDP/STP only W or X.
+    const size = opt<1 | 2 | 4 | 8>(m, 'size', path, 8, (x, p) => {
+      const n = r.int(x, p, 1, 8);
+      if (n !== 1 && n !== 2 && n !== 4 && n !== 8) r.fail(p, `expected 1, 2, 4 or 8 (bytes), got ${n}`);
+      return n as 1 | 2 | 4 | 8;
+    });
+    const pair = opt(m, 'pair', path, false, (x, p) => {
+      const b = r.bool(x, p);
+      if (b && size < 4) r.fail(p, `a pair (LDP/STP) needs size 4 or 8, got size ${size}`);
+      return b;
+    });
     return {
       op: 'access',
       index,
@@ -173,6 +185,21 @@ const READERS: Record<ScenarioStepOp, StepReader> = {
       level: opt(m, 'level', path, 1, (x, p) => r.int(x, p, 1, 2) as 1 | 2),
       tcf: opt(m, 'tcf', path, 'sync', (x, p) => r.oneOf(x, p, TCF_MODES, 'tcf mode')),
       s1: opt(m, 's1', path, 'tagged', (x, p) => r.oneOf(x, p, S1_ATTRS, 's1 attribute')),
+      size,
+      pair,
+      reg: opt(m, 'reg', path, 0, (x, p) => r.int(x, p, 0, 30)),
+      ata: opt(m, 'ata', path, true, (x, p) => r.bool(x, p)),
+      tco: opt(m, 'tco', path, false, (x, p) => r.bool(x, p)),
+    };
+  },
+
+  get_one_reg(r, v, path, index) {
+    const m = r.mapping(v, path, ['vcpu', 'reg'], ['vcpu', 'reg']);
+    return {
+      op: 'get_one_reg',
+      index,
+      vcpu: r.int(m.vcpu!, child(path, 'vcpu'), 0, U32_MAX),
+      reg: r.oneOf(m.reg!, child(path, 'reg'), ID_REGISTERS, 'register'),
     };
   },
 

@@ -77,7 +77,8 @@ export type ScenarioStep =
   | AccessStep
   | GuestStage2Step
   | MigrateStep
-  | MteCopyTagsStep;
+  | MteCopyTagsStep
+  | GetOneRegStep;
 export type ScenarioStepOp = ScenarioStep['op'];
 
 interface StepBase {
@@ -124,6 +125,13 @@ export interface AccessStep extends StepBase {
   readonly level: 1 | 2;
   readonly tcf: Tcf;
   readonly s1: S1Attr;
+  /** DOMAIN A.3.3: bytes (1, 2, 4, 8), LDP/STP (size 4 or 8 only), Xt (0..30). */
+  readonly size: 1 | 2 | 4 | 8;
+  readonly pair: boolean;
+  readonly reg: number;
+  /** DOMAIN A.3.7: SCTLR_ELx.ATA of the accessing EL, PSTATE.TCO. */
+  readonly ata: boolean;
+  readonly tco: boolean;
 }
 export interface GuestStage2Step extends StepBase {
   readonly op: 'guest_stage2';
@@ -150,3 +158,10 @@ export interface MteCopyTagsStep extends StepBase {
   /** true: KVM_ARM_TAGS_TO_GUEST; false (default): KVM_ARM_TAGS_FROM_GUEST. */
   readonly to_guest: boolean;
 }
+/** KVM_GET_ONE_REG of an ID register: the guest's view as the VMM reads it (DOMAIN A.3.10). */
+export interface GetOneRegStep extends StepBase {
+  readonly op: 'get_one_reg';
+  readonly vcpu: number;
+  readonly reg: IdRegisterName;
+}
+export type IdRegisterName = 'ID_AA64PFR1_EL1' | 'ID_AA64PFR2_EL1' | 'ID_AA64MMFR2_EL1';

@@ -58,6 +58,7 @@ export const STEP_OPS = names<ScenarioStepOp>({
   guest_stage2: true,
   migrate: true,
   mte_copy_tags: true,
+  get_one_reg: true,
 });
 
 /** The policy used when a scenario names none (DOMAIN A.2.7). */
