@@ -110,7 +110,7 @@ export function expectEvents(
 
 /** The parts of an envelope that the expected event names (all of its body when nothing is expected). */
 function project(e: Envelope, want: Expected | undefined): Record<string, unknown> {
-  if (want === undefined) return { type: e.type, data: readable(e.data) };
+  if (want === undefined || want.type !== e.type) return { type: e.type, data: readable(e.data) };
   const got: Record<string, unknown> = { type: e.type };
   if ('data' in want) got['data'] = readable(e.data);
   if (want.vm !== undefined) got['vm'] = e.vm;
