@@ -1,9 +1,8 @@
 import type { EventBus } from '@mteperm/bus';
 import type { Envelope } from '@mteperm/events';
-import { ioctlResult } from '@mteperm/uapi';
+import { exitReasonName, ioctlResult } from '@mteperm/uapi';
 import { hex } from './hex';
 
-const EXIT_NAMES: Readonly<Record<number, string>> = { 6: 'KVM_EXIT_MMIO', 39: 'KVM_EXIT_MEMORY_FAULT', 40: 'KVM_EXIT_ARM_NOTAG_ACCESS' };
 
 /** `{ ret }`, plus `errno` (the kernel's name, from the uapi's table) when `ret < 0` (CONTRACT §3). */
 export function errnoOf(ret: number): { ret: number; errno?: string } {
@@ -38,7 +37,7 @@ function outcomeOf(e: Envelope, level: 1 | 2, retried: boolean): Outcome | undef
       return {
         outcome: 'exit',
         ...errnoOf(e.data.ret),
-        exit: { reason: EXIT_NAMES[e.data.exit_reason] ?? String(e.data.exit_reason), gpa: hex(e.data.gpa), size: hex(e.data.size), flags: hex(e.data.flags) },
+        exit: { reason: exitReasonName(e.data.exit_reason) ?? String(e.data.exit_reason), gpa: hex(e.data.gpa), size: hex(e.data.size), flags: hex(e.data.flags) },
       };
     case 'MmioExit':
       return { outcome: 'exit', ret: 0, exit: { reason: 'KVM_EXIT_MMIO', phys_addr: hex(e.data.phys_addr), len: hex(e.data.len), is_write: e.data.is_write } };
