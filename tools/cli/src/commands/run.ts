@@ -43,7 +43,7 @@ export function runCommand(io: CliIo): Command {
     .action(async (file: string, flags: RunFlags) => {
       // The clock starts before parsing: a long run is long from the user's point of view.
       const progress = progressOn(io.stderr, 'steps', flags.json !== true);
-      const loaded = loadScenarioFile(resolveScenarioArg(file));
+      const loaded = loadScenarioFile(resolveScenarioArg(file), { cwd: io.cwd });
       const scenario: Scenario =
         flags.tagPoolPages === undefined ? loaded : { ...loaded, policy_options: { ...loaded.policy_options, tag_pool_pages: parsePool(flags.tagPoolPages) } };
       const logPath = resolve(io.cwd, flags.log ?? `${scenario.name}.mtelog`);
