@@ -36,16 +36,22 @@ export interface Expected {
 
 /** What the subject under test did: the events it caused and, for a call, what the call returned. */
 export class Outcome<S, R> {
+  /** Every event of the case up to the end of `when`, given ones included, in seq order. */
+  readonly log: readonly Envelope[];
+
   constructor(
     readonly subject: S,
     readonly bus: EventBus,
-    /** Every event of the case, given ones included, in seq order. */
-    readonly log: readonly Envelope[],
+    log: readonly Envelope[],
     /** seq of the `when` event (or of the last given event when `when` was a call). */
     readonly whenSeq: bigint,
     /** What a `when` call returned (undefined for a `when` event). */
     readonly result: R,
-  ) {}
+  ) {
+    // A snapshot: delivery is synchronous, so every consequence of `when` is in already, and a later
+    // `when` on the same Given does not change what this outcome says.
+    this.log = log.slice();
+  }
 
   /** The events published because of `when` (the `when` event itself left out). */
   get events(): readonly Envelope[] {
