@@ -1,13 +1,14 @@
 /**
  * Hostile input through the CLI (issue 11; CONTRACT §2: exit 2 with one line on stderr naming file
  * and field or byte offset for bad input, never a hang, a crash or a stack trace). The cases call
- * main(argv, io) in process with their own working folder; the hostile plugins run through the real
- * binary, since some (freeze.cjs) change the process for good.
+ * main(argv, io) in process with their own working folder; the 10^6-step runs and the hostile plugins
+ * run through the real binary (their time and memory are the point; freeze.cjs changes a process for good).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mteperm as inProcess, spawnMteperm } from './support/in-process';
+import { BIN, mteperm as inProcess, spawnMteperm } from './support/in-process';
 import type { Ran } from './support/in-process';
 
 const PLUGINS = resolve(__dirname, '../../../packages/runtime/test/reliability/plugins');
@@ -19,7 +20,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
-const figures: Record<string, { code: number; ms: number }> = {};
+const figures: Record<string, { code: number; ms: number; rssMb?: number }> = {};
 afterAll(() => {
   if (process.env['MTEPERM_PROPS_REPORT'] === '1') process.stdout.write(`hostile figures: ${JSON.stringify(figures)}\n`);
 });
@@ -29,6 +30,32 @@ async function mteperm(label: string, args: string[]): Promise<Ran> {
   const r = await inProcess(cwd, ...args);
   figures[label] = { code: r.code, ms: r.ms };
   return r;
+}
+
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/**
+ * The real binary under a timeout, and under /usr/bin/time -v for its peak RSS when available: for the
+ * 10^6-step runs, whose time and memory are the point (and which run about twice as fast in a process
+ * of their own as inside a Jest worker's vm context).
+ */
+function spawned(label: string, args: string[], timeoutMs: number): Ran {
+  const argv = [process.execPath, BIN, ...args];
+  const t0 = Date.now();
+  const options = { cwd, encoding: 'utf8' as const, timeout: timeoutMs, maxBuffer: 1 << 30, env: { ...process.env, MTEPERM_DEBUG: '' } };
+  const r = TIME === undefined ? spawnSync(argv[0]!, argv.slice(1), options) : spawnSync(TIME, ['-v', ...argv], options);
+  const ms = Date.now() - t0;
+  let stderr = r.stderr ?? '';
+  let rssMb: number | undefined;
+  if (TIME !== undefined) {
+    const exited = stderr.indexOf('Command exited with non-zero status');
+    const at = exited >= 0 ? exited : stderr.indexOf('\tCommand being timed:');
+    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+    if (m) rssMb = Math.round(Number(m[1]) / 1024);
+    if (at >= 0) stderr = stderr.slice(0, at);
+  }
+  figures[label] = { code: r.status ?? -1, ms, ...(rssMb === undefined ? {} : { rssMb }) };
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr, ms };
 }
 
 function write(name: string, text: string | Buffer): string {
@@ -96,18 +123,18 @@ describe('hostile scenarios through the CLI: a clear error (exit 2) or a bounded
       steps.push({ access: { vcpu: 0, gpa: `0x${gpa.toString(16)}`, op: OPS[i % OPS.length] } });
     }
     const file = write('million.json', doc(steps));
-    const r = await mteperm('steps-1e6', ['run', file, '--log', 'million.mtelog']);
+    const r = spawned('steps-1e6', ['run', file, '--log', 'million.mtelog'], 300_000);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/999999 {2}access vcpu0 /);
-    const replay = await mteperm('replay-1e6', ['replay', 'million.mtelog', '--json']);
+    const replay = spawned('replay-1e6', ['replay', 'million.mtelog', '--json'], 300_000);
     expect(replay.code).toBe(0);
     expect(JSON.parse(replay.stdout).state.matches).toBe(true);
   }, 600_000);
 
   it('one step more than the 10^6 limit: refused with exit 2 naming the limit', async () => {
     const steps = Array.from({ length: 1_000_001 - PREFIX.length }, () => ({ create_vcpu: { id: 0 } }));
-    const r = await mteperm('steps-1e6+1', ['run', write('toomany.json', doc(steps))]);
+    const r = spawned('steps-1e6+1', ['run', write('toomany.json', doc(steps))], 60_000);
     expectBadInput(r, /^mteperm: toomany\.json: steps: .*1000000/);
   });
 
