@@ -42,6 +42,8 @@ export type { RebuildReport, RebuildOptions } from './run/rebuild';
 export { stage2Leaves, shadowStage2Leaves } from './run/leaves';
 export type { Model } from './run/compose';
 export { hex } from './run/hex';
+// The kernel's exit-reason names, as the JSON result spells them (one mapping, the uapi's).
+export { exitReasonName } from '@mteperm/uapi';
 export { resolvePolicies } from './policy/resolve-policies';
 export type { ResolvePoliciesOptions } from './policy/resolve-policies';
 export { BUILTIN_POLICIES, BUILTIN_POLICY_NAMES } from './policy/builtins';

@@ -33,6 +33,8 @@ export {
   KVM_RUN_EXIT_REASON_OFFSET,
   KVM_RUN_UNION_OFFSET,
   tagAccessOutcome,
+  exitReasonName,
+  memoryFaultExit,
   disallowedVmaOutcome,
   mmioOutcome,
   outcomeEvent,

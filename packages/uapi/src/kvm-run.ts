@@ -27,6 +27,30 @@ export type KvmRunExit =
     }
   | { readonly reason: 'KVM_EXIT_MMIO'; readonly exit_reason: typeof KVM_EXIT_MMIO; readonly phys_addr: bigint; readonly len: number; readonly is_write: boolean };
 
+/**
+ * The kernel's name of an exit reason the model builds, or undefined for any other number: the one
+ * number → name mapping that kvm_run images, folded events, step results and `inspect` all use.
+ */
+export function exitReasonName(exitReason: number): KvmRunExit['reason'] | undefined {
+  switch (exitReason) {
+    case KVM_EXIT_MMIO:
+      return 'KVM_EXIT_MMIO';
+    case KVM_EXIT_MEMORY_FAULT:
+      return 'KVM_EXIT_MEMORY_FAULT';
+    case KVM_EXIT_ARM_NOTAG_ACCESS:
+      return 'KVM_EXIT_ARM_NOTAG_ACCESS';
+    default:
+      return undefined;
+  }
+}
+
+/** A memory-fault exit (v2/drop-check 39, or v1's 40) as kvm_run holds it; undefined for other reasons. */
+export function memoryFaultExit(exitReason: number, flags: bigint, gpa: bigint, size: bigint): KvmRunExit | undefined {
+  if (exitReason === KVM_EXIT_MEMORY_FAULT) return { reason: 'KVM_EXIT_MEMORY_FAULT', exit_reason: KVM_EXIT_MEMORY_FAULT, flags, gpa, size };
+  if (exitReason === KVM_EXIT_ARM_NOTAG_ACCESS) return { reason: 'KVM_EXIT_ARM_NOTAG_ACCESS', exit_reason: KVM_EXIT_ARM_NOTAG_ACCESS, flags, gpa, size };
+  return undefined;
+}
+
 /** What KVM_RUN gives the VMM: its return value and, when there is one, the exit in kvm_run. */
 export interface KvmRunOutcome {
   readonly ret: number;
@@ -125,16 +149,7 @@ export function decodeKvmRun(bytes: Uint8Array): KvmRunExit | undefined {
   switch (reason) {
     case KVM_EXIT_MMIO:
       return { reason: 'KVM_EXIT_MMIO', exit_reason: KVM_EXIT_MMIO, phys_addr: view.getBigUint64(32, true), len: view.getUint32(48, true), is_write: view.getUint8(52) !== 0 };
-    case KVM_EXIT_MEMORY_FAULT:
-    case KVM_EXIT_ARM_NOTAG_ACCESS:
-      return {
-        reason: reason === KVM_EXIT_MEMORY_FAULT ? 'KVM_EXIT_MEMORY_FAULT' : 'KVM_EXIT_ARM_NOTAG_ACCESS',
-        exit_reason: reason,
-        flags: view.getBigUint64(32, true),
-        gpa: view.getBigUint64(40, true),
-        size: view.getBigUint64(48, true),
-      };
     default:
-      return undefined;
+      return memoryFaultExit(reason, view.getBigUint64(32, true), view.getBigUint64(40, true), view.getBigUint64(48, true));
   }
 }

@@ -232,7 +232,8 @@ export class UapiAdapter {
   }
 
   private publish(event: MteEvent, ctx: CallContext): void {
-    if (this.bus === undefined) throw new UapiError('MTEPERM_UAPI_NO_VM', 'this adapter has no bus: it can only replay events');
+    // Not NO_VM: the VM may well exist in the folded log; what is missing is a bus to decide on.
+    if (this.bus === undefined) throw new UapiError('MTEPERM_UAPI_NO_BUS', 'this adapter has no bus: it can only replay events');
     // Keys only when given, as before; built without spreads (exits are published per fault).
     const context: { vm: number; vcpu?: number; causation?: bigint } = { vm: ctx.vm ?? 0 };
     if (ctx.vcpu !== undefined) context.vcpu = ctx.vcpu;

@@ -3,7 +3,7 @@ import { hostCapsOf } from './host';
 import type { HostCaps } from './host';
 import { isKernelProfile, DEFAULT_KERNEL_PROFILE } from './kernel-profile';
 import type { KernelProfile } from './kernel-profile';
-import { KVM_EXIT_MMIO } from './kvm-run';
+import { KVM_EXIT_MMIO, memoryFaultExit } from './kvm-run';
 import type { KvmRunExit } from './kvm-run';
 
 export interface Memslot {
@@ -108,14 +108,9 @@ export function evolveVm(vm: VmState, event: MteEvent, vcpu: number): VmState {
       return event.data.ret === 0 ? withVcpu(vm, event.data.id, () => ({ el2: event.data.el2, exit: undefined })) : vm;
     case 'MemoryFaultExit': {
       const d = event.data;
-      const exit: KvmRunExit = {
-        reason: d.exit_reason === 39 ? 'KVM_EXIT_MEMORY_FAULT' : 'KVM_EXIT_ARM_NOTAG_ACCESS',
-        exit_reason: d.exit_reason === 39 ? 39 : 40,
-        flags: d.flags,
-        gpa: d.gpa,
-        size: d.size,
-      };
-      return withExit(vm, vcpu, exit);
+      const exit = memoryFaultExit(d.exit_reason, d.flags, d.gpa, d.size);
+      // Only uapi publishes MemoryFaultExit, always with 39 or 40: anything else leaves kvm_run as it was.
+      return exit === undefined ? vm : withExit(vm, vcpu, exit);
     }
     case 'MmioExit': {
       const d = event.data;

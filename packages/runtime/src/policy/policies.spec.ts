@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Envelope, EventData, MteEventType } from '@mteperm/events';
 import { runScenario } from '../run/run-scenario';
 import type { RunOptions } from '../run/run-scenario';
+import { scenarioYaml } from '../../test/fixtures/scenario-builder';
 import { parseScenario } from '../scenario/load';
 import { PolicyLoadError } from './errors';
 
@@ -12,23 +13,16 @@ const FIXTURES = resolve(__dirname, '../../test/fixtures/policies');
  * The cover letter's VM (DOMAIN B §1.1): RAM plus a write-back cacheable VFIO BAR, MTE and
  * MTE_PERM on, so the BAR is mapped NoTagAccess (A.2.3) and tag accesses to it fault (A.2.5).
  */
-function scenario(policy: string, accesses: string, options: { pool?: number; features?: string; extraSlots?: string } = {}): string {
-  return `
-name: policies
-host:
-  cpus: [{ count: 2, features: ${options.features ?? '[mte3, mte_perm, s2fwb]'} }]
-steps:
-  - create_vm: { ipa_bits: 40 }
-  - enable_cap: KVM_CAP_ARM_MTE
-  - enable_cap: KVM_CAP_ARM_MTE_PERM
-  - set_user_memory_region: { slot: 0, guest_phys_addr: "0x80000000", memory_size: "512MiB", backing: anon }
-  - set_user_memory_region: { slot: 1, guest_phys_addr: "0x10000000", memory_size: "16MiB", backing: vfio-bar-wb }
-  - set_user_memory_region: { slot: 2, guest_phys_addr: "0xc0000000", memory_size: "4MiB", backing: file-shared }
-  - create_vcpu: { id: 0 }
-${accesses}
-${policy === '' ? '' : `policy: ${policy}`}
-${options.pool === undefined ? '' : `policy_options: { tag_pool_pages: ${options.pool} }`}
-`;
+function scenario(policy: string, accesses: string, options: { pool?: number; features?: string } = {}): string {
+  // fixture cover-letter-vm, with a virtiofs DAX window (file-shared) as slot 2 before the vCPU
+  const text = scenarioYaml('cover-letter-vm', {
+    name: 'policies',
+    ...(options.features === undefined ? {} : { features: options.features.replace(/[[\]\s]/g, '').split(',') }),
+    before: { op: 'create_vcpu', steps: '  - set_user_memory_region: { slot: 2, guest_phys_addr: "0xc0000000", memory_size: "4MiB", backing: file-shared }' },
+    steps: accesses,
+    ...(options.pool === undefined ? {} : { policy_options: { tag_pool_pages: options.pool } }),
+  });
+  return policy === '' ? text : `${text}policy: ${policy}\n`;
 }
 const access = (gpa: string, op: string) => `  - access: { vcpu: 0, gpa: "${gpa}", op: ${op} }`;
 

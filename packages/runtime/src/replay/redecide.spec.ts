@@ -5,25 +5,19 @@ import { injectSea } from '@mteperm/policy-inject-sea';
 import { recordScenario } from '../run/run-scenario';
 import { parseScenario } from '../scenario/load';
 import { redecideLog } from './redecide';
+import { scenarioYaml } from '../../test/fixtures/scenario-builder';
 
 /**
  * A VM with RAM, a write-back VFIO BAR and a virtiofs DAX window (DOMAIN B §1.2), tag accesses to
  * both non-RAM regions (two to the same BAR page), then the ioctl steps whose results depend on
  * the model (copy-tags, migration), all recorded under exit-to-vmm with a 2-page pool.
  */
-const SCENARIO = `
-name: redecide
-host:
-  cpus: [{ count: 4, features: [mte3, mte_perm, s2fwb] }]
-steps:
-  - create_vm: { ipa_bits: 40 }
-  - check_extension: KVM_CAP_ARM_MTE_PERM
-  - enable_cap: KVM_CAP_ARM_MTE
-  - enable_cap: KVM_CAP_ARM_MTE_PERM
-  - set_user_memory_region: { slot: 0, guest_phys_addr: "0x80000000", memory_size: "512MiB", backing: anon }
-  - set_user_memory_region: { slot: 1, guest_phys_addr: "0x10000000", memory_size: "16MiB", backing: vfio-bar-wb }
-  - set_user_memory_region: { slot: 2, guest_phys_addr: "0xc0000000", memory_size: "4MiB", backing: file-shared }
-  - create_vcpu: { id: 0 }
+const SCENARIO = scenarioYaml('cover-letter-vm', {
+  name: 'redecide',
+  count: 4,
+  after: { index: 0, steps: [{ check_extension: 'KVM_CAP_ARM_MTE_PERM' }] },
+  before: { op: 'create_vcpu', steps: '  - set_user_memory_region: { slot: 2, guest_phys_addr: "0xc0000000", memory_size: "4MiB", backing: file-shared }' },
+  steps: `
   - access: { vcpu: 0, gpa: "0x80001000", op: write }
   - access: { vcpu: 0, gpa: "0x10000040", op: stg }
   - access: { vcpu: 0, gpa: "0x10000080", op: ldg }
@@ -31,9 +25,10 @@ steps:
   - access: { vcpu: 0, gpa: "0xc0001000", op: checked_read }
   - mte_copy_tags: { gpa: "0x80001000", length: "4KiB" }
   - migrate: { to: { cpus: [{ count: 2, features: [mte3, s2fwb] }] } }
-policy: [exit-to-vmm]
-policy_options: { tag_pool_pages: 2 }
-`;
+`,
+  policy: ['exit-to-vmm'],
+  policy_options: { tag_pool_pages: 2 },
+});
 
 let dir: string;
 beforeAll(() => {

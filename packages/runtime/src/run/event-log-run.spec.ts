@@ -3,28 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileEventLog } from '@mteperm/log';
 import { redecideEventLog, redecideLog } from '../replay/redecide';
+import { scenarioYaml } from '../../test/fixtures/scenario-builder';
 import { parseScenario } from '../scenario/load';
 import { recordScenarioToLog, runLogHeader } from './event-log-run';
 import { rebuildFromEventLog, rebuildFromLog } from './rebuild';
 import { recordScenario } from './run-scenario';
 
-// The cover letter's case: a write-back VFIO BAR next to RAM; the stg on the BAR faults.
+// The cover letter's case (fixture cover-letter-vm): a write-back VFIO BAR next to RAM; the stg on the BAR faults.
 const SCENARIO = parseScenario(
-  `
-name: cover-letter
-host:
-  cpus: [{ count: 2, features: [mte3, mte_perm, s2fwb] }]
-steps:
-  - create_vm: { ipa_bits: 40 }
-  - enable_cap: KVM_CAP_ARM_MTE
-  - enable_cap: KVM_CAP_ARM_MTE_PERM
-  - set_user_memory_region: { slot: 0, guest_phys_addr: "0x80000000", memory_size: "512MiB", backing: anon }
-  - set_user_memory_region: { slot: 1, guest_phys_addr: "0x10000000", memory_size: "16MiB", backing: vfio-bar-wb }
-  - create_vcpu: { id: 0 }
-  - access: { vcpu: 0, gpa: "0x80001000", op: write }
-  - access: { vcpu: 0, gpa: "0x10000040", op: stg }
-  - access: { vcpu: 0, gpa: "0x10002000", op: stg }
-`,
+  scenarioYaml('cover-letter-vm', {
+    steps: [
+      { access: { vcpu: 0, gpa: '0x80001000', op: 'write' } },
+      { access: { vcpu: 0, gpa: '0x10000040', op: 'stg' } },
+      { access: { vcpu: 0, gpa: '0x10002000', op: 'stg' } },
+    ],
+  }),
   { file: 't.yaml' },
 );
 

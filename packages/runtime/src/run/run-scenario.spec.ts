@@ -4,27 +4,22 @@ import { join } from 'node:path';
 import { crc32c } from '@mteperm/log';
 import { parseScenario } from '../scenario/load';
 import type { KernelProfile } from '../scenario/types';
+import { parse, stringify } from 'yaml';
+import { scenarioYaml } from '../../test/fixtures/scenario-builder';
 import { rebuildFromLog } from './rebuild';
 import { formatResult } from './result';
 import { recordScenario, runScenario } from './run-scenario';
 
-/** The cover letter's case: kvmtool with a VFIO BAR (write-back cacheable) next to RAM, MTE on. */
+/**
+ * The cover letter's case (fixture cover-letter-vm: a VFIO BAR, write-back cacheable, next to RAM, MTE
+ * on), with check_extension as step 1 and a write to RAM and an STG to the BAR as steps 7 and 8.
+ */
 function coverLetter(features = '[mte3, mte_perm, s2fwb, nv]', extra = ''): string {
-  return `
-name: cover-letter
-host:
-  cpus: [{ count: 2, features: ${features} }]
-steps:
-  - create_vm: { ipa_bits: 40 }
-  - check_extension: KVM_CAP_ARM_MTE_PERM
-  - enable_cap: KVM_CAP_ARM_MTE
-  - enable_cap: KVM_CAP_ARM_MTE_PERM
-  - set_user_memory_region: { slot: 0, guest_phys_addr: "0x80000000", memory_size: "512MiB", backing: anon }
-  - set_user_memory_region: { slot: 1, guest_phys_addr: "0x10000000", memory_size: "16MiB", backing: vfio-bar-wb }
-  - create_vcpu: { id: 0 }
-  - access: { vcpu: 0, gpa: "0x80001000", op: write }
-  - access: { vcpu: 0, gpa: "0x10000040", op: stg }
-${extra}`;
+  return scenarioYaml('cover-letter-vm', {
+    features: features.replace(/[[\]\s]/g, '').split(',').filter((f) => f !== ''),
+    after: { index: 0, steps: [{ check_extension: 'KVM_CAP_ARM_MTE_PERM' }] },
+    steps: `  - access: { vcpu: 0, gpa: "0x80001000", op: write }\n  - access: { vcpu: 0, gpa: "0x10000040", op: stg }\n${extra}`,
+  });
 }
 
 const run = (yaml: string, kernel?: KernelProfile) => runScenario(parseScenario(yaml, { file: 't.yaml' }), kernel === undefined ? {} : { kernel }).result;
@@ -104,7 +99,9 @@ steps:
   });
 
   it('an access from a vCPU that was never created fails KVM_RUN -EBADF', () => {
-    const r = run(coverLetter().replace('create_vcpu: { id: 0 }', 'create_vcpu: { id: 1 }'));
+    const doc = parse(coverLetter());
+    doc.steps[6] = { create_vcpu: { id: 1 } }; // the accesses stay on vCPU 0
+    const r = run(stringify(doc));
     expect(step(r, 7)).toMatchObject({ outcome: 'error', ret: -9, errno: 'EBADF' });
   });
 });

@@ -43,13 +43,15 @@ export function parseScenario(text: string, options: ParseScenarioOptions): Scen
  * Only regular files are read, and at most SCENARIO_LIMITS.maxFileBytes of them, so a FIFO or a
  * device cannot make this block or grow without bound.
  */
-export function loadScenarioFile(path: string): Scenario {
+export function loadScenarioFile(path: string, options: { readonly cwd?: string } = {}): Scenario {
   const format = scenarioFormatOf(path);
+  // A relative path is the caller's working folder's (the CLI's io.cwd), never this process's.
+  const where = options.cwd === undefined ? path : nodePath.resolve(options.cwd, path);
   let bytes: Buffer;
   let fd: number | undefined;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
-    fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    fd = fs.openSync(where, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new ScenarioError(readError(path, stat.isDirectory() ? 'is a directory' : 'not a regular file'));
     if (stat.size > SCENARIO_LIMITS.maxFileBytes) {

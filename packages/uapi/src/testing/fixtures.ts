@@ -1,3 +1,5 @@
+import { deciderSpec } from '@mteperm/bus/testing';
+import type { Decider } from '@mteperm/bus/testing';
 import type { EventData, MteEvent } from '@mteperm/events';
 import { KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM } from '@mteperm/arm64';
 import { vmaForBacking } from '../backing';
@@ -26,18 +28,23 @@ export function probedOf(host: HostCaps): EventData<'HostCpusProbed'> {
   return { cpus: [cpu], sanitised: cpu, mte: host.mte, mte_perm: host.mtePerm, s2fwb: host.s2fwb, nv: host.nv };
 }
 
-/** given(commands) → the VM state they leave (Emmett-style given/when/then without a bus). */
+/** The uapi's VM decider for one host and kernel profile, for the shared kit's deciderSpec. */
+export function vmDecider(host: HostCaps, kernel: KernelProfile, ipaBits = 40): Decider<UapiCommand, VmState, MteEvent> {
+  return {
+    initialState: () => initialVmState(ipaBits),
+    decide: (command, vm) => decide(command, vm, { kernel, host }),
+    evolve: (vm, event) => evolveVm(vm, event, -1),
+  };
+}
+
+/** given(commands) → the VM state they leave (the kit's deciderSpec, history given as commands). */
 export function given(commands: readonly UapiCommand[], host: HostCaps, kernel: KernelProfile, ipaBits = 40): VmState {
-  let vm = initialVmState(ipaBits);
-  for (const c of commands) for (const e of decide(c, vm, { kernel, host })) vm = evolveVm(vm, e, -1);
-  return vm;
+  return deciderSpec(vmDecider(host, kernel, ipaBits)).given().after(...commands).state;
 }
 
 /** when(command) → the single event the decider emits. */
 export function when(command: UapiCommand, vm: VmState, host: HostCaps, kernel: KernelProfile): MteEvent {
-  const events = decide(command, vm, { kernel, host });
-  if (events.length !== 1) throw new Error(`expected one event, got ${events.length}`);
-  return events[0]!;
+  return deciderSpec(vmDecider(host, kernel, vm.ipaBits)).from(vm).when(command).event;
 }
 
 export const cap = (name: 'KVM_CAP_ARM_MTE' | 'KVM_CAP_ARM_MTE_PERM', extra: { flags?: bigint; step?: number } = {}): UapiCommand => ({

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { hex, shadowStage2Leaves, stage2Leaves } from '@mteperm/runtime';
+import { exitReasonName, hex, shadowStage2Leaves, stage2Leaves } from '@mteperm/runtime';
 import type { Envelope } from '@mteperm/events';
 import type { CliIo } from '../io';
 import { leafTable } from '../report';
@@ -11,7 +11,7 @@ function exitJson(e: Envelope): Record<string, unknown> {
   const head = { seq: Number(e.seq), vcpu: e.vcpu };
   switch (e.type) {
     case 'MemoryFaultExit':
-      return { ...head, kind: 'exit', reason: e.data.exit_reason === 40 ? 'KVM_EXIT_ARM_NOTAG_ACCESS' : 'KVM_EXIT_MEMORY_FAULT', gpa: hex(e.data.gpa), size: hex(e.data.size), flags: hex(e.data.flags), ret: e.data.ret };
+      return { ...head, kind: 'exit', reason: exitReasonName(e.data.exit_reason) ?? String(e.data.exit_reason), gpa: hex(e.data.gpa), size: hex(e.data.size), flags: hex(e.data.flags), ret: e.data.ret };
     case 'MmioExit':
       return { ...head, kind: 'exit', reason: 'KVM_EXIT_MMIO', phys_addr: hex(e.data.phys_addr), len: hex(e.data.len), is_write: e.data.is_write, ret: 0 };
     case 'KvmRunFailed':

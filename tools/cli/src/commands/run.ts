@@ -46,7 +46,7 @@ export function runCommand(io: CliIo): Command {
       // The clock starts before parsing: a long run is long from the user's point of view.
       const progress = progressOn(io.stderr, 'steps', flags.json !== true);
       const scenarioFile = resolveScenarioArg(file);
-      const loaded = loadScenarioFile(scenarioFile);
+      const loaded = loadScenarioFile(scenarioFile, { cwd: io.cwd });
       const scenario: Scenario =
         flags.tagPoolPages === undefined ? loaded : { ...loaded, policy_options: { ...loaded.policy_options, tag_pool_pages: parsePool(flags.tagPoolPages) } };
       const logName = flags.log ?? `${scenario.name}.mtelog`;
