@@ -36,14 +36,14 @@ describe('cpufeature on the bus', () => {
     cpufeature
       .given(host('mte3'), vmCreated(), capEnabled('KVM_CAP_ARM_MTE', -22), at({ vm: 1, vcpu: 0 }, vcpuCreated(0)))
       .when(guestIdRegs(0))
-      .returns({ id_aa64pfr1_el1: 0n, id_aa64pfr2_el1: 0n });
+      .returns({ id_aa64pfr1_el1: 0n, id_aa64pfr2_el1: 0n, id_aa64mmfr2_el1: 0n });
   });
 
   it('hides MTEPERM when the host lacks NV even if an EL2 vCPU was recorded (DOMAIN B §6.1 vcpu_has_nv)', () => {
     cpufeature
       .given(host('mte3', 'mte_perm'), vmCreated(), capEnabled('KVM_CAP_ARM_MTE'), capEnabled('KVM_CAP_ARM_MTE_PERM'), el2Vcpu0)
       .when(guestIdRegs(0))
-      .returns({ id_aa64pfr1_el1: 0x300n, id_aa64pfr2_el1: 0n });
+      .returns({ id_aa64pfr1_el1: 0x300n, id_aa64pfr2_el1: 0n, id_aa64mmfr2_el1: 0n });
   });
 
   it('rebuilds the same answers by folding the recorded events into a fresh adapter (ARCHITECTURE "Event flow")', () => {

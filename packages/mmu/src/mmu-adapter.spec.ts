@@ -30,12 +30,12 @@ describe('mmu on the bus', () => {
       .given(at(vcpu0, accessRequested(0x8000_1000n, 'write')))
       .when(at(vcpu0, fault(0x8000_1000n, 'write', 'translation')))
       .then(
-        { type: 'TagsSanitised', causedBy: 'when', data: { pa: 0x8_0000_0000n, size: 0x20_0000n } },
+        // Schema 2: the sanitising rides on the map request (sanitise_tags), no TagsSanitised event.
         {
           type: 'Stage2MapRequested',
           vcpu: 0,
           causedBy: 'when',
-          data: { ipa: 0x8000_0000n, pa: 0x8_0000_0000n, size: 0x20_0000n, mem_type: 'normal_wb', no_tag_access: false, r: true, w: true, x: false, sw: 0, retry_access: true },
+          data: { ipa: 0x8000_0000n, pa: 0x8_0000_0000n, size: 0x20_0000n, mem_type: 'normal_wb', no_tag_access: false, r: true, w: true, x: false, sw: 0, retry_access: true, sanitise_tags: true },
         },
       );
   });

@@ -204,11 +204,12 @@ function descendants(d: Data, root: number): number[] {
  * address and op (a nested access's own walk completes first); else the first exit it caused.
  */
 function endOf(d: Data, root: number, caused: readonly number[]): number {
+  // KVM_RUN's AccessEnded is caused by the event that ended the access, so it follows that event.
+  for (const k of caused) if (typeName(d, k) === 'AccessEnded') return k;
   const want = new Map(fields(d, root));
   let exit = -1;
   for (const k of caused) {
     const t = typeName(d, k);
-    if (t === 'AccessEnded') return k;
     if (t === 'AccessCompleted') {
       const f = new Map(fields(d, k));
       if (f.get('gpa') === want.get('gpa') && f.get('op') === want.get('op')) return k;

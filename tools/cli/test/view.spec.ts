@@ -133,12 +133,12 @@ browserSuite('view in headless Chromium', () => {
     const { page, errors } = await open(html);
     try {
       await page.fill('#search', '0x10000040');
-      // Events about that 4 KiB page: the BAR's memslot, the access, its two faults, the map request, the map, the policy, the exit.
-      expect(await page.textContent('#count')).toBe('8 of 23');
+      // Events about that 4 KiB page: the BAR's memslot, the access, its two faults, the map request, the map, the policy, the exit, KVM_RUN's AccessEnded.
+      expect(await page.textContent('#count')).toBe('9 of 24');
       expect(await page.textContent('#right-title')).toContain('0x10000000 + 0x200000 (level 2)');
       expect(await page.textContent('#right-title')).toContain('Normal, NoTagAccess');
       await page.locator('#events .row:has-text("AccessRequested")').click();
-      expect(await page.textContent('#access-end')).toMatch(/^#22 MemoryFaultExit exit_reason=KVM_EXIT_MEMORY_FAULT gpa=0x10000000 size=0x1000 flags=0x10 ret=-14/);
+      expect(await page.textContent('#access-end')).toMatch(/^#23 AccessEnded step=8 gpa=0x10000040 outcome=exit ret=-14 esr=0x92000045 exit_reason=KVM_EXIT_MEMORY_FAULT exit_gpa=0x10000000 exit_size=0x1000 exit_flags=0x10/);
       expect(await page.locator('#exits .row').count()).toBe(1);
       await page.screenshot({ path: join(SHOTS, 'vfio-passthrough-mte.search.png') });
       expect(errors).toEqual([]);
@@ -172,8 +172,8 @@ browserSuite('view in headless Chromium', () => {
       const last = events.at(-1) as (typeof events)[number];
       await page.fill('#search', `0x${(0x4000_0000 + (accesses - 1) * 0x1000).toString(16)}`);
       await page.locator(`#events .row:has-text("#${last.seq} ")`).click();
-      // The last access is an STG to a page-cache page mapped NoTagAccess: it exits (DOMAIN A.2.5).
-      expect(await page.textContent('#access-end')).toMatch(new RegExp(`^#${last.end?.seq} MemoryFaultExit .*flags=0x10`));
+      // The last access is an STG to a page-cache page mapped NoTagAccess: KVM_RUN ends it with the exit (DOMAIN A.2.5).
+      expect(await page.textContent('#access-end')).toMatch(new RegExp(`^#${last.end?.seq} AccessEnded .*outcome=exit .*exit_reason=KVM_EXIT_MEMORY_FAULT .*exit_flags=0x10`));
       await page.screenshot({ path: join(SHOTS, 'large-log.png') });
       expect(errors).toEqual([]);
       process.stderr.write(`view.spec: large log ${total} events: view ${viewMs} ms, page ${(statSync(html).size / 1e6).toFixed(1)} MB, load ${Math.round(loadMs)} ms\n`);

@@ -13,14 +13,14 @@ const FIXTURES = resolve(__dirname, '../../test/fixtures/policies');
  * The cover letter's VM (DOMAIN B §1.1): RAM plus a write-back cacheable VFIO BAR, MTE and
  * MTE_PERM on, so the BAR is mapped NoTagAccess (A.2.3) and tag accesses to it fault (A.2.5).
  */
-function scenario(policy: string, accesses: string, options: { pool?: number; features?: string } = {}): string {
+function scenario(policy: string, accesses: string, options: { pool?: number; features?: string; sandbox?: boolean } = {}): string {
   // fixture cover-letter-vm, with a virtiofs DAX window (file-shared) as slot 2 before the vCPU
   const text = scenarioYaml('cover-letter-vm', {
     name: 'policies',
     ...(options.features === undefined ? {} : { features: options.features.replace(/[[\]\s]/g, '').split(',') }),
     before: { op: 'create_vcpu', steps: '  - set_user_memory_region: { slot: 2, guest_phys_addr: "0xc0000000", memory_size: "4MiB", backing: file-shared }' },
     steps: accesses,
-    ...(options.pool === undefined ? {} : { policy_options: { tag_pool_pages: options.pool } }),
+    ...(options.pool === undefined ? {} : { policy_options: { tag_pool_pages: options.pool, ...(options.sandbox === true ? { sandbox: true } : {}) } }),
   });
   return policy === '' ? text : `${text}policy: ${policy}\n`;
 }
@@ -186,7 +186,7 @@ describe('plugins that misbehave while loading or deciding are recorded and skip
   });
 
   it('policy_options.sandbox: true runs file policies sandboxed: the events of the in-process run, and a file write refused', () => {
-    const sandboxed = (chain: string) => yaml(chain).replace('policy_options: { tag_pool_pages: 1 }', 'policy_options: { tag_pool_pages: 1, sandbox: true }');
+    const sandboxed = (chain: string) => scenario(chain, accesses, { pool: 1, sandbox: true });
     expect(parseScenario(sandboxed('[x]'), { file: 't.yaml' }).policy_options).toEqual({ tag_pool_pages: 1, sandbox: true });
     const plain = run(yaml('[./retry-first-two.cjs]'), { policyCwd: FIXTURES });
     const boxed = run(sandboxed('[./retry-first-two.cjs]'), { policyCwd: FIXTURES });
