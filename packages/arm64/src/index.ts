@@ -87,3 +87,14 @@ export {
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
 } from './kvm-uapi';
+export {
+  TranslationTable,
+  createTranslationTable,
+  stage2StartLevel,
+  MIN_IPA_BITS,
+  MAX_IPA_BITS,
+  DEFAULT_IPA_BITS,
+} from './translation-table';
+export type { MapStats, Stage2Host, Stage2Observer, StartLevel, TranslationTableOptions, WalkResult } from './translation-table';
+export { stage2LeavesJson } from './leaves-json';
+export type { Stage2LeafJson } from './leaves-json';

@@ -2,10 +2,10 @@
  * The guest hypervisor's (L1's) stage-2 table for its nested guest (L2): real descriptors in L1's
  * memory (GuestTableMemory), walked as the hardware walks a stage 2 (Arm ARM D8.2/D8.3; DOMAIN B
  * §6.1): 4 KiB granule, 48-bit input, start level 0, table descriptors holding the next table's L1
- * IPA. The walk fills a pgtable `WalkResult`, so `checkStage2Leaf` (@mteperm/arm64) decides L1's faults exactly as it
+ * IPA. The walk fills an arm64 `WalkResult` (the shape pgtable's walk fills), so `checkStage2Leaf` (@mteperm/arm64) decides L1's faults exactly as it
  * decides L0's (translation, access flag, S2AP/XN, then NoTagAccess, R_LTQNW).
  */
-import type { WalkResult } from '@mteperm/pgtable';
+import type { WalkResult } from '@mteperm/arm64';
 import { GUEST_IPA_LIMIT, encodeGuestLeafAttrs, withOutputAddress, type GuestLeafSpec, type GuestS2Regs } from './guest-descriptor';
 import { DESC_TYPE, DESC_VALID, LEVEL_SIZE, OA_HI_MASK, OA_LO_MASK, TWO_32, outputAddress } from '@mteperm/arm64';
 import type { GuestTableMemory } from './guest-table-memory';
@@ -20,7 +20,7 @@ export interface GuestLeafWritten {
   readonly at: number;
 }
 
-/** Writable result object for `walk` (pgtable's shape plus the descriptor's address). */
+/** Writable result object for `walk` (arm64's shape plus the descriptor's address). */
 export type GuestWalkResult = WalkResult & { at: number };
 
 export class GuestStage2Table {

@@ -1,6 +1,6 @@
 import type { AccessOp } from '@mteperm/events';
 import { decodeEsr } from '@mteperm/arm64';
-import type { Stage2Prot } from '@mteperm/pgtable';
+import type { L0Prot } from '../test/two-stage';
 import { L1_RAM, mapL0, mapL1, resolve, world } from '../test/two-stage';
 import type { GuestS2Attr } from './guest-descriptor';
 
@@ -10,7 +10,7 @@ const HOST_PA = 0x8_0000_0000;
 
 type Backing = 'tagged-ram' | 'notagaccess' | 'device';
 // L0's own decision for the L1 IPA (DOMAIN B §5.4 rows 3, 6, 7).
-const L0_PROT: Record<Backing, Stage2Prot> = {
+const L0_PROT: Record<Backing, L0Prot> = {
   'tagged-ram': { memType: 'normal_wb', noTagAccess: false, r: true, w: true, x: false },
   notagaccess: { memType: 'normal_wb', noTagAccess: true, r: true, w: true, x: false },
   device: { memType: 'device_ngnre', noTagAccess: false, r: true, w: true, x: false },

@@ -13,7 +13,7 @@
  *    the VM's own guest). Then the shadow leaf is installed and the access retried.
  */
 import type { AccessOp } from '@mteperm/events';
-import type { Stage2Host, WalkResult } from '@mteperm/pgtable';
+import type { Stage2Host, WalkResult } from '@mteperm/arm64';
 import { baseOp, checkStage2Leaf, outputAddress, type FaultKind, type Stage2AccessQuery } from '@mteperm/arm64';
 import { combineShadowLeaf, type ShadowLeaf } from './shadow-entry';
 

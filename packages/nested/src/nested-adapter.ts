@@ -12,7 +12,7 @@
  */
 import type { EventBus, PublishContext } from '@mteperm/bus';
 import type { AccessOp, Envelope, EnvelopeOf, EventData, MteEvent, MteEventType, S1Attr, Tcf } from '@mteperm/events';
-import { stage2LeavesJson, type Stage2LeafJson, type WalkResult } from '@mteperm/pgtable';
+import { stage2LeavesJson, type Stage2LeafJson, type WalkResult } from '@mteperm/arm64';
 import { NestedError } from './errors';
 import { GUEST_IPA_LIMIT, GUEST_S2_APS, GUEST_S2_ATTRS, type GuestS2Ap, type GuestS2Attr } from './guest-descriptor';
 import { LEVEL_SIZE, PAGE_SIZE, descToBigInt, fail, outputAddress } from '@mteperm/arm64';

@@ -2,14 +2,14 @@
  * The nested package's state as a fold of events (ARCHITECTURE "Event flow"): the host's FWB /
  * FEAT_MTE_PERM / NV, each VM's KVM_CAP_ARM_MTE_PERM and RAM memslots, its EL2 vCPUs, each guest
  * hypervisor's stage 2 (GuestStage2Written), each shadow stage 2 (ShadowStage2Mapped /
- * ShadowStage2Invalidated), and a mirror of L0's stage 2 folded from pgtable's events. Replaying a
+ * ShadowStage2Invalidated), and a mirror of L0's stage 2 folded from pgtable's events (L0Stage2Mirror). Replaying a
  * log through `evolve` rebuilds all of it exactly; the live adapter applies its own events through
  * the same `evolve`.
  */
 import type { Envelope, EventData } from '@mteperm/events';
-import { Stage2PageTable, Stage2State, type Stage2Host, type WalkResult } from '@mteperm/pgtable';
+import { L0Stage2Mirror } from './l0-mirror';
 import { GUEST_IPA_BITS, type GuestS2Ap, type GuestS2Attr, type GuestS2Regs } from './guest-descriptor';
-import { descToBigInt } from '@mteperm/arm64';
+import { createTranslationTable, descToBigInt, type Stage2Host, type TranslationTable, type WalkResult } from '@mteperm/arm64';
 import { GuestStage2Table, type GuestLeafWritten, type GuestWalkResult } from './guest-stage2-table';
 import { GuestTableMemory } from './guest-table-memory';
 
@@ -20,7 +20,7 @@ export class GuestHypervisor {
   /** L1's stage 2, once the guest hypervisor wrote one (virtual HCR_EL2.VM = 1). */
   table: GuestStage2Table | undefined;
   /** Shadow stage 2 keyed by L2 IPA, output host PA, in the host's format. */
-  readonly shadow: Stage2PageTable;
+  readonly shadow: TranslationTable;
   readonly shadowWalk: WalkResult;
   guestWalk: GuestWalkResult | undefined;
 
@@ -31,9 +31,10 @@ export class GuestHypervisor {
     readonly regs: GuestS2Regs,
     host: Stage2Host,
   ) {
-    const created = Stage2PageTable.create({ ...host, ipaBits: GUEST_IPA_BITS, initialTables: 8 });
-    if (!created.ok) throw created.error;
-    this.shadow = created.value;
+    const created = createTranslationTable({ ...host, ipaBits: GUEST_IPA_BITS, initialTables: 8 });
+    // GUEST_IPA_BITS is within the 4 KiB granule's range, so this cannot happen.
+    if (created === undefined) throw new Error(`shadow stage 2: IPA size ${GUEST_IPA_BITS} bits`);
+    this.shadow = created;
     this.shadowWalk = this.shadow.createWalkResult();
   }
 }
@@ -50,7 +51,7 @@ interface VmNested {
 export class NestedState {
   host: Stage2Host & { readonly nv: boolean } = { fwb: false, mtePerm: false, nv: false };
   /** L0's stage 2 per VM, mirrored from pgtable's events on an NV host (nothing reads it elsewhere). */
-  readonly l0 = new Stage2State();
+  readonly l0 = new L0Stage2Mirror();
   private readonly vms = new Map<number, VmNested>();
 
   /** The guest hypervisor on (vm, vcpu), if that vCPU has EL2. */
@@ -117,7 +118,7 @@ export class NestedState {
         return;
       }
       case 'ShadowStage2Invalidated':
-        this.hypervisor(e.vm, e.vcpu)?.shadow.unmap(Number(e.data.ipa), Number(e.data.size));
+        this.hypervisor(e.vm, e.vcpu)?.shadow.unmapRange(Number(e.data.ipa), Number(e.data.size));
         return;
       case 'Stage2Mapped':
       case 'Stage2Unmapped':

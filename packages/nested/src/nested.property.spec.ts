@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { AccessOp, S1Attr, Tcf } from '@mteperm/events';
 import { decodeDescriptor } from '@mteperm/arm64';
-import type { Stage2Prot } from '@mteperm/pgtable';
+import type { L0Prot } from '../test/two-stage';
 import { mapL0, mapL1, resolve, world } from '../test/two-stage';
 import type { GuestS2Ap, GuestS2Attr } from './guest-descriptor';
 
@@ -54,7 +54,7 @@ describe('properties over random two-level layouts (DOMAIN A.2.8, C §3, §5)', 
         }
         for (const r of l0s) {
           const off = r.page === undefined ? 0 : r.page * PAGE;
-          const prot: Stage2Prot = { memType: r.kind === 'device' ? 'device_ngnre' : 'normal_wb', noTagAccess: r.kind === 'notagaccess', r: r.r, w: r.w, x: false };
+          const prot: L0Prot = { memType: r.kind === 'device' ? 'device_ngnre' : 'normal_wb', noTagAccess: r.kind === 'notagaccess', r: r.r, w: r.w, x: false };
           mapL0(w, L1_BASE + r.block * BLOCK + off, HOST + r.block * BLOCK + off, r.page === undefined ? BLOCK : PAGE, prot);
         }
         for (const a of accesses) {

@@ -8,7 +8,7 @@
  * L1's MemAttr is decoded with L1's virtual FWB and MTEPERM view, L0's with the host's.
  */
 import type { MemType } from '@mteperm/events';
-import type { Stage2Host, WalkResult } from '@mteperm/pgtable';
+import type { Stage2Host, WalkResult } from '@mteperm/arm64';
 import { levelOfSize, withOutputAddress } from './guest-descriptor';
 import { DESC_AF, DESC_TYPE, DESC_VALID, MEMATTR_MASK, MEMATTR_SHIFT, S2AP_R, S2AP_W, SH_INNER_SHAREABLE, SW_SHIFT_HI, XN_HI, decodeMemAttr, outputAddress, type MemAttr } from '@mteperm/arm64';
 import { shadowMemAttr } from './shadow-memattr';

@@ -15,6 +15,7 @@ import {
 import { refused, okResult, type S2Result } from './errors';
 import { encodeMemAttr } from '@mteperm/arm64';
 import { encodeS2ap } from '@mteperm/arm64';
+import type { Stage2Host } from '@mteperm/arm64';
 
 export interface Stage2Prot {
   readonly memType: MemType;
@@ -26,16 +27,8 @@ export interface Stage2Prot {
   readonly sw?: number;
 }
 
-/** Host properties the encoding depends on. */
-export interface Stage2Host {
-  /** FEAT_S2FWB in use: selects the MemAttr table (DOMAIN B §4.2). */
-  readonly fwb: boolean;
-  /** FEAT_MTE_PERM on every CPU (system_supports_notagaccess). */
-  readonly mtePerm: boolean;
-  /** FEAT_MTE_ASYNC / FEAT_MTE_ASYM_FAULT on every CPU (DOMAIN A.3.8); absent means present. */
-  readonly mteAsync?: boolean;
-  readonly mteAsymm?: boolean;
-}
+/** Host properties the encoding depends on (the table format's, @mteperm/arm64). */
+export type { Stage2Host } from '@mteperm/arm64';
 
 /**
  * Attribute bits of a leaf without its output address and type bit, as two halves. Computed once per

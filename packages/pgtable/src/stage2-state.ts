@@ -5,12 +5,11 @@
  * Stage2BlockSplit. Replaying a log through `evolve` rebuilds every table exactly.
  */
 import type { Envelope } from '@mteperm/events';
-import { descFromBigInt } from '@mteperm/arm64';
+import { DEFAULT_IPA_BITS, descFromBigInt } from '@mteperm/arm64';
 import type { Stage2Host } from './prot';
 import { Stage2PageTable } from './stage2-page-table';
 
-/** IPA size KVM uses when the VM type does not give one (KVM_VM_TYPE_ARM_IPA_SIZE 0 → 40 bits). */
-export const DEFAULT_IPA_BITS = 40;
+export { DEFAULT_IPA_BITS } from '@mteperm/arm64';
 
 export class Stage2State {
   private hostCaps: Stage2Host = { fwb: false, mtePerm: false };

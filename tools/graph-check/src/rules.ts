@@ -52,12 +52,8 @@ export interface AllowedException {
   readonly why: string;
 }
 
-export const EXCEPTIONS: readonly AllowedException[] = [
-  // Issue 18 item 2 (another branch of the same round) removes nested's structural use of pgtable:
-  // Stage2PageTable, Stage2State, WalkResult, stage2LeavesJson, attachPgtable. Its facts already
-  // come from @mteperm/arm64. Delete this entry when that lands; the check then forbids the edge.
-  { from: '@mteperm/nested', to: '@mteperm/pgtable', issue: 18, why: "nested's shadow stage 2 and L0 mirror are pgtable tables" },
-];
+// Empty: issue 18 removed the last one (nested → pgtable; both now share @mteperm/arm64's TranslationTable).
+export const EXCEPTIONS: readonly AllowedException[] = [];
 
 /**
  * Files at the workspace root a project may reach by a relative path: the shared Jest preset that

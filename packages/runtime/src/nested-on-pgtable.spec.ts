@@ -1,11 +1,11 @@
 import { accessRequested, at, busSpec, capEnabled, hostProbed, mapRequested, memslotRegistered, vcpuCreated, vmCreated } from '@mteperm/bus/testing';
 import type { Subject } from '@mteperm/bus/testing';
 import { attachPgtable } from '@mteperm/pgtable';
-import { NestedAdapter } from './nested-adapter';
+import { NestedAdapter } from '@mteperm/nested';
 
 type GuestEntry = Parameters<NestedAdapter['writeGuestStage2']>[0]['map'][number];
 
-// pgtable rides along: an L2 access whose L1 IPA L0 has not mapped goes down L0's own path.
+// Nested on a bus with pgtable (the composition runtime makes; nested never imports pgtable): an L2 access whose L1 IPA L0 has not mapped goes down L0's own path.
 const nested = busSpec(
   (bus) => {
     attachPgtable(bus);
