@@ -77,7 +77,7 @@ describe('runPolicyChain: isolation — a failing plugin is recorded and skipped
 
   it('timeout: a decision whose `kind` getter never returns is interrupted too', () => {
     const trap = { get kind(): string { for (;;); } };
-    const out = runPolicyChain([policy('getter', () => trap), next], fault, facts(), { budgetMs: 20 });
+    const out = runPolicyChain([policy('getter', () => trap), next], fault, facts(), { budgetMs: 250 });
     expect(out.failures.map((f) => f.reason)).toEqual(['timeout']);
   });
 
