@@ -23,6 +23,15 @@ ${extra}`;
 }
 const FIRST_ACCESS = 6;
 
+/** The guest hypervisor maps IPA 0 (2 MiB) to `pa` with `attr`, then its L2 guest stores a tag at 0x1040 (A.2.8). */
+function l1MapsThenL2Stg(pa: string, attr: string): string {
+  return `  - guest_stage2:
+      vcpu: 0
+      map:
+        - { ipa: "0x0", pa: "${pa}", size: "2MiB", attr: ${attr}, ap: rw }
+  - access: { vcpu: 0, gpa: "0x1040", op: stg, level: 2 }`;
+}
+
 function run(yaml: string, kernel?: 'baseline' | 'v1' | 'v2' | 'drop-check') {
   const events: Envelope[] = [];
   const sink = (_bytes: Uint8Array, e: Envelope): void => void events.push(e);
@@ -98,11 +107,7 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
   });
 
   it('injected into L1 (DOMAIN A.2.8): L1 maps its RAM NoTagAccess; an L2 STG is injected as a stage-2 abort into the guest hypervisor', () => {
-    const steps = `  - guest_stage2:
-      vcpu: 0
-      map:
-        - { ipa: "0x0", pa: "0x80000000", size: "2MiB", attr: normal_notagaccess, ap: rw }
-  - access: { vcpu: 0, gpa: "0x1040", op: stg, level: 2 }`;
+    const steps = l1MapsThenL2Stg('0x80000000', 'normal_notagaccess');
     const r = run(scenario(steps));
     const step = FIRST_ACCESS + 1;
     expect(r.requests).toHaveLength(1);
@@ -113,11 +118,7 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
   });
 
   it('exits with the L1 IPA (DOMAIN A.2.5 under nesting): L1 maps the file mapping normally, L0 has it NoTagAccess', () => {
-    const steps = `  - guest_stage2:
-      vcpu: 0
-      map:
-        - { ipa: "0x0", pa: "0x40000000", size: "2MiB", attr: normal, ap: rw }
-  - access: { vcpu: 0, gpa: "0x1040", op: stg, level: 2 }`;
+    const steps = l1MapsThenL2Stg('0x40000000', 'normal');
     const r = run(scenario(steps));
     expect(r.ends).toHaveLength(1);
     expect(r.cause(r.ends[0]!).type).toBe('MemoryFaultExit');
