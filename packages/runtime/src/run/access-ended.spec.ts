@@ -23,6 +23,11 @@ ${extra}`;
 }
 const FIRST_ACCESS = 6;
 
+/** The JSON step result (CONTRACT §3) of the first access, an STG to the file mapping at 0x40000010. */
+function fileStgStep(result: Record<string, unknown>): Record<string, unknown> {
+  return { index: FIRST_ACCESS, op: 'access', vcpu: 0, gpa: '0x40000010', access: 'stg', ...result };
+}
+
 /** The guest hypervisor maps IPA 0 (2 MiB) to `pa` with `attr`, then its L2 guest stores a tag at 0x1040 (A.2.8). */
 function l1MapsThenL2Stg(pa: string, attr: string): string {
   return `  - guest_stage2:
@@ -67,17 +72,12 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
     expect(faults.map((f) => [f.data.kind, f.data.tag_access])).toEqual([['translation', false], ['permission', true]]);
     expect(r.ends[0]!.data.esr).toBe(faults[0]!.data.esr);
     expect((faults[1]!.data.esr >> 41n) & 1n).toBe(1n);
-    expect(r.steps[FIRST_ACCESS]).toEqual({
-      index: FIRST_ACCESS,
-      op: 'access',
-      vcpu: 0,
-      gpa: '0x40000010',
-      access: 'stg',
+    expect(r.steps[FIRST_ACCESS]).toEqual(fileStgStep({
       outcome: 'exit',
       ret: -14,
       errno: 'EFAULT',
       exit: { reason: 'KVM_EXIT_MEMORY_FAULT', gpa: '0x40000000', size: '0x1000', flags: '0x10' },
-    });
+    }));
   });
 
   it('retried (DOMAIN A.2.7): tag-alloc-retry gives the page tag storage, the access completes; caused by that AccessCompleted', () => {
@@ -95,15 +95,10 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
     const cause = r.cause(r.ends[0]!);
     expect(cause.type).toBe('InjectedAbort');
     expect(r.ends[0]!.data).toMatchObject({ outcome: 'injected', abort_kind: 'sea', abort_target_level: 1 });
-    expect(r.steps[FIRST_ACCESS]).toEqual({
-      index: FIRST_ACCESS,
-      op: 'access',
-      vcpu: 0,
-      gpa: '0x40000010',
-      access: 'stg',
+    expect(r.steps[FIRST_ACCESS]).toEqual(fileStgStep({
       outcome: 'injected',
       abort: { kind: 'sea', esr: `0x${(cause as EnvelopeOf<'InjectedAbort'>).data.esr.toString(16)}` },
-    });
+    }));
   });
 
   it('injected into L1 (DOMAIN A.2.8): L1 maps its RAM NoTagAccess; an L2 STG is injected as a stage-2 abort into the guest hypervisor', () => {
