@@ -1,2 +1,2 @@
 export { SAMPLE_EVENTS, SAMPLE_EVENT_LIST } from './sample-events';
-export { thrownCode } from './thrown';
+export { thrownCode, thrownError } from './thrown';

@@ -10,3 +10,14 @@ export function thrownCode(f: () => unknown, kind: abstract new (...args: never[
   }
   return undefined;
 }
+
+/** The error of `kind` that `f` throws; any other error is rethrown, and returning is a failure too. */
+export function thrownError<E extends Error>(f: () => unknown, kind: abstract new (...args: never[]) => E): E {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof kind) return e;
+    throw e;
+  }
+  throw new Error(`expected a ${kind.name}`);
+}
