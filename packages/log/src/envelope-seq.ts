@@ -10,17 +10,29 @@ export function envelopeSeq(b: Uint8Array, start: number, end: number): number {
   let i = start;
   while (i < end) {
     // Tag varint (field numbers fit in 29 bits: at most 5 bytes).
-    const tag = readVarint(b, i, end, 5);
-    if (tag < 0) return -1;
-    i = varintEnd;
+    let tag = 0;
+    let mul = 1;
+    for (let k = 0; ; k++) {
+      if (i >= end || k === 5) return -1;
+      const x = b[i++]!;
+      tag += (x & 0x7f) * mul;
+      if (x < 0x80) break;
+      mul *= 128;
+    }
     const field = Math.floor(tag / 8);
     const wireType = tag % 8;
     if (field === 0) return -1;
     switch (wireType) {
       case 0: {
-        const v = readVarint(b, i, end, 10);
-        if (v < 0) return -1;
-        i = varintEnd;
+        let v = 0;
+        mul = 1;
+        for (let k = 0; ; k++) {
+          if (i >= end || k === 10) return -1;
+          const x = b[i++]!;
+          v += (x & 0x7f) * mul;
+          if (x < 0x80) break;
+          mul *= 128;
+        }
         if (field === 1) seq = v;
         break;
       }
@@ -28,9 +40,16 @@ export function envelopeSeq(b: Uint8Array, start: number, end: number): number {
         i += 8;
         break;
       case 2: {
-        const len = readVarint(b, i, end, 5);
-        if (len < 0) return -1;
-        i = varintEnd + len;
+        let len = 0;
+        mul = 1;
+        for (let k = 0; ; k++) {
+          if (i >= end || k === 5) return -1;
+          const x = b[i++]!;
+          len += (x & 0x7f) * mul;
+          if (x < 0x80) break;
+          mul *= 128;
+        }
+        i += len;
         break;
       }
       case 5:
@@ -42,23 +61,4 @@ export function envelopeSeq(b: Uint8Array, start: number, end: number): number {
     if (field === 1 && wireType !== 0) return -1;
   }
   return i === end ? seq : -1;
-}
-
-// Where the last readVarint stopped: a module slot rather than a returned pair, since this runs for
-// every record the reader scans and should not allocate.
-let varintEnd = 0;
-
-/** The varint at `i` (at most `maxBytes` bytes), setting `varintEnd` after it; -1 when cut short or too long. */
-function readVarint(b: Uint8Array, i: number, end: number, maxBytes: number): number {
-  let v = 0;
-  let mul = 1;
-  for (let k = 0; ; k++) {
-    if (i >= end || k === maxBytes) return -1;
-    const x = b[i++]!;
-    v += (x & 0x7f) * mul;
-    if (x < 0x80) break;
-    mul *= 128;
-  }
-  varintEnd = i;
-  return v;
 }
