@@ -107,27 +107,30 @@ for (const t of types) {
   }
   dts.push('}');
   // toWire: validate every field; optional fields may be undefined.
-  js.push(`function ${t.name}_toWire(d, where) {`);
-  js.push(`  msg(d, where);`);
-  js.push('  const w = {};');
+  converter(t, {
+    name: 'toWire', from: 'd', guard: 'msg(d, where)', to: 'w', ret: 'w',
+    present: (f) => `d.${f.name} !== undefined`,
+    conv: (f, where) => (f.repeated ? `arr(d.${f.name}, '${where}').map((x) => ${toWireExpr(f, 'x', where)})` : toWireExpr(f, `d.${f.name}`, where)),
+  });
+  converter(t, {
+    name: 'fromWire', from: 'm', guard: 'need(m, where)', to: 'd', ret: 'Object.freeze(d)',
+    present: (f) => `Object.prototype.hasOwnProperty.call(m, '${f.name}') && m.${f.name} != null`,
+    conv: (f, where) => (f.repeated ? `Object.freeze(m.${f.name}.map((x) => ${fromWireExpr(f, 'x', where)}))` : fromWireExpr(f, `m.${f.name}`, where)),
+  });
+}
+
+// One generated converter of message type `t`, `<Type>_<name>(from, where)`: its guard, each
+// field's `conv` into `to` (an optional field only when `present`), then `return ret`.
+function converter(t, c) {
+  js.push(`function ${t.name}_${c.name}(${c.from}, where) {`);
+  js.push(`  ${c.guard};`);
+  js.push(`  const ${c.to} = {};`);
   for (const f of t.fieldsArray) {
     const opt = f.options && f.options.proto3_optional;
-    const where = `${t.name}.${f.name}`;
-    const conv = f.repeated ? `arr(d.${f.name}, '${where}').map((x) => ${toWireExpr(f, 'x', where)})` : toWireExpr(f, `d.${f.name}`, where);
-    js.push(opt ? `  if (d.${f.name} !== undefined) w.${f.name} = ${conv};` : `  w.${f.name} = ${conv};`);
+    const v = c.conv(f, `${t.name}.${f.name}`);
+    js.push(opt ? `  if (${c.present(f)}) ${c.to}.${f.name} = ${v};` : `  ${c.to}.${f.name} = ${v};`);
   }
-  js.push('  return w;');
-  js.push('}');
-  js.push(`function ${t.name}_fromWire(m, where) {`);
-  js.push(`  need(m, where);`);
-  js.push('  const d = {};');
-  for (const f of t.fieldsArray) {
-    const opt = f.options && f.options.proto3_optional;
-    const where = `${t.name}.${f.name}`;
-    const conv = f.repeated ? `Object.freeze(m.${f.name}.map((x) => ${fromWireExpr(f, 'x', where)}))` : fromWireExpr(f, `m.${f.name}`, where);
-    js.push(opt ? `  if (Object.prototype.hasOwnProperty.call(m, '${f.name}') && m.${f.name} != null) d.${f.name} = ${conv};` : `  d.${f.name} = ${conv};`);
-  }
-  js.push('  return Object.freeze(d);');
+  js.push(`  return ${c.ret};`);
   js.push('}');
 }
 

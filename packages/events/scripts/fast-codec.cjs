@@ -338,34 +338,30 @@ function fastCheckExpr(f, k, x, where) {
     default: return checkExpr(f, k, x, where);
   }
 }
+// The generated runtime's writer and reader of each scalar kind; bool and enum writes are built in writeExpr.
+const SCALAR_IO = {
+  uint64: ['wu64', 'ru64'],
+  int64: ['wi64', 'ri64'],
+  sint64: ['ws64', 'rs64'],
+  uint32: ['wv32', 'rv32'],
+  int32: ['wi32', 'ri32'],
+  sint32: ['ws32', 'rs32'],
+  bool: [undefined, 'rbool'],
+  string: ['wstr', 'rstr'],
+  bytes: ['wbytes', 'rbytes'],
+  enum: [undefined, 'ri32'],
+};
+function scalarIo(k) {
+  if (!Object.prototype.hasOwnProperty.call(SCALAR_IO, k)) throw new Error(k);
+  return SCALAR_IO[k];
+}
 function writeExpr(f, k, x) {
-  switch (k) {
-    case 'uint64': return `wu64(${x})`;
-    case 'int64': return `wi64(${x})`;
-    case 'sint64': return `ws64(${x})`;
-    case 'uint32': return `wv32(${x})`;
-    case 'int32': return `wi32(${x})`;
-    case 'sint32': return `ws32(${x})`;
-    case 'bool': return `S[p++] = ${x} ? 1 : 0`;
-    case 'string': return `wstr(${x})`;
-    case 'bytes': return `wbytes(${x})`;
-    case 'enum': return `wi32(${f.resolvedType.name}_TO.get(${x}))`;
-    default: throw new Error(k);
-  }
+  if (k === 'bool') return `S[p++] = ${x} ? 1 : 0`; // one byte, written in place
+  if (k === 'enum') return `wi32(${f.resolvedType.name}_TO.get(${x}))`;
+  return `${scalarIo(k)[0]}(${x})`;
 }
 function readExpr(f, k, end) {
-  switch (k) {
-    case 'uint64': return `ru64(${end})`;
-    case 'int64': return `ri64(${end})`;
-    case 'sint64': return `rs64(${end})`;
-    case 'uint32': return `rv32(${end})`;
-    case 'int32': case 'enum': return `ri32(${end})`;
-    case 'sint32': return `rs32(${end})`;
-    case 'bool': return `rbool(${end})`;
-    case 'string': return `rstr(${end})`;
-    case 'bytes': return `rbytes(${end})`;
-    default: throw new Error(k);
-  }
+  return `${scalarIo(k)[1]}(${end})`;
 }
 function canonExpr(f, k, x) {
   switch (k) {

@@ -5,18 +5,11 @@ import { EventCodecError } from './errors';
 import { EVENT_TYPES } from '../generated/union';
 import type { MteEvent } from '../generated/union';
 import { NO_VCPU, SCHEMA_VERSION } from './schema';
-import { SAMPLE_EVENTS, SAMPLE_EVENT_LIST } from './testing';
+import { SAMPLE_EVENTS, SAMPLE_EVENT_LIST, thrownCode } from './testing';
 
 const header = { seq: 1n, vm: 0, vcpu: NO_VCPU, causation: 0n };
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof EventCodecError ? `${e.code}: ${e.message}` : `other: ${(e as Error).message}`;
-  }
-  return undefined;
-}
+const codeOf = (f: () => unknown): string | undefined => thrownCode(f, EventCodecError);
 
 describe('event codec', () => {
   it('has a sample for every event kind of the schema', () => {

@@ -258,28 +258,28 @@ export class LogFileReader implements EventLogReader {
   /** Advances to the next intact record (true), reading chunks as needed; false at the end or damage. */
   private nextSync(c: Cursor): boolean {
     for (;;) {
-      const s = c.step();
-      if (s === RECORD) return true;
-      if (s !== NEED) {
-        this.lastDamage = c.damage;
-        this.lastEndMark = c.endMark;
-        return false;
-      }
+      const r = this.stepOrEnd(c);
+      if (r !== undefined) return r;
       this.fillSync(c);
     }
   }
 
   private async nextAsync(c: Cursor): Promise<boolean> {
     for (;;) {
-      const s = c.step();
-      if (s === RECORD) return true;
-      if (s !== NEED) {
-        this.lastDamage = c.damage;
-        this.lastEndMark = c.endMark;
-        return false;
-      }
+      const r = this.stepOrEnd(c);
+      if (r !== undefined) return r;
       await this.fillAsync(c);
     }
+  }
+
+  /** One cursor step: true at a record, false at the end or damage (noted), undefined when it needs a chunk. */
+  private stepOrEnd(c: Cursor): boolean | undefined {
+    const s = c.step();
+    if (s === RECORD) return true;
+    if (s === NEED) return undefined;
+    this.lastDamage = c.damage;
+    this.lastEndMark = c.endMark;
+    return false;
   }
 
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeEnvelope, encodeEnvelope, NO_VCPU } from '@mteperm/events';
-import { SAMPLE_EVENT_LIST } from '@mteperm/events/testing';
+import { SAMPLE_EVENT_LIST, thrownCode } from '@mteperm/events/testing';
 import { LogError } from './errors';
 import { openLogReader } from './reader';
 import { logSink, openLogWriter } from './writer';
@@ -11,14 +11,7 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 const opts = { profile: 'v2', producer: 'test 1.0' } as const;
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof LogError ? `${e.code}: ${e.message}` : `other: ${(e as Error).message}`;
-  }
-  return undefined;
-}
+const codeOf = (f: () => unknown): string | undefined => thrownCode(f, LogError);
 
 describe('LogFileWriter', () => {
   it('round-trips every sample event through a file, decoded equal to the original', () => {

@@ -1,15 +1,8 @@
 import { assertFaultPolicy, DECISIONS, definePolicy, isPolicyDecisionKind, PluginContractError, POLICY_DECISION_KINDS } from './index';
 import type { FaultPolicy } from './index';
+import { thrownError } from '@mteperm/events/testing';
 
-const contractError = (f: () => void): PluginContractError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PluginContractError);
-    return e as PluginContractError;
-  }
-  throw new Error('expected a PluginContractError');
-};
+const contractError = (f: () => void): PluginContractError => thrownError(f, PluginContractError);
 
 const zero = (): number => 0;
 

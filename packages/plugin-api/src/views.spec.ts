@@ -1,16 +1,8 @@
 import { freezeFault, policyContext } from './views';
 import type { TagAccessFault } from './types';
+import { coverLetterFault } from './testing/cover-letter-fault';
 
-const fault = (): TagAccessFault => ({
-  vcpu: 1,
-  ipa: 0x1000_0040n,
-  op: 'stg',
-  esr: 0x0000_0200_9200_004fn,
-  memslot: { slot: 1, guest_phys_addr: 0x1000_0000n, memory_size: 0x100_0000n, flags: 0 },
-  backing: 'vfio-bar-wb',
-  stage2: { level: 3 },
-  nesting_level: 1,
-});
+const fault = (): TagAccessFault => ({ ...coverLetterFault(), vcpu: 1 });
 
 /** Nothing of Object.prototype is reachable: the one prototype is frozen, empty, and ends the chain. */
 function expectOutOfObjectPrototypeReach(o: object): void {

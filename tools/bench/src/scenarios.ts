@@ -38,27 +38,30 @@ export const MAX_PIPELINE_ACCESSES = 2_000_000;
  * object: steps beyond the file format's 10^6 limit are fine here.
  */
 export function pipelineScenario(accesses: number): { scenario: Scenario; firstAccess: number; lastAccess: number } {
+  return withAccesses(PIPELINE_HEAD, 'bench-pipeline.yaml', accesses, (i) => {
+    const k = i & 7;
+    if (k === 7) return { gpa: BAR + BigInt(((i >> 3) & 4095) * PAGE_SIZE + 0x40), access: 'stg' };
+    if (k >= 5) return { gpa: FILE + BigInt(i * PAGE_SIZE), access: k === 5 ? 'read' : 'write' };
+    return { gpa: RAM + BigInt(i * PAGE_SIZE), access: RAM_OPS[k]! };
+  });
+}
+
+/**
+ * The scenario `head` (setup steps, then one access step as the model) with that access replaced by
+ * `accesses` copies, the i-th at `at(i)`.
+ */
+function withAccesses(
+  head: string,
+  file: string,
+  accesses: number,
+  at: (i: number) => { gpa: bigint; access: AccessOp },
+): { scenario: Scenario; firstAccess: number; lastAccess: number } {
   if (accesses > MAX_PIPELINE_ACCESSES) throw new RangeError(`at most ${MAX_PIPELINE_ACCESSES} accesses`);
-  const base = parseScenario(PIPELINE_HEAD, { file: 'bench-pipeline.yaml' });
+  const base = parseScenario(head, { file });
   const proto = base.steps[base.steps.length - 1] as AccessStep;
   const steps: ScenarioStep[] = base.steps.slice(0, -1);
   const firstAccess = steps.length;
-  for (let i = 0; i < accesses; i++) {
-    const k = i & 7;
-    let gpa: bigint;
-    let access: AccessOp;
-    if (k === 7) {
-      gpa = BAR + BigInt(((i >> 3) & 4095) * PAGE_SIZE + 0x40);
-      access = 'stg';
-    } else if (k >= 5) {
-      gpa = FILE + BigInt(i * PAGE_SIZE);
-      access = k === 5 ? 'read' : 'write';
-    } else {
-      gpa = RAM + BigInt(i * PAGE_SIZE);
-      access = RAM_OPS[k]!;
-    }
-    steps.push({ ...proto, index: steps.length, gpa, access });
-  }
+  for (let i = 0; i < accesses; i++) steps.push({ ...proto, index: steps.length, ...at(i) });
   return { scenario: { ...base, steps }, firstAccess, lastAccess: steps.length - 1 };
 }
 
@@ -85,13 +88,7 @@ steps:
  * stage-2 fault, which faults the L1 IPA into the VM's stage 2 first, then maps the shadow entry.
  */
 export function nestedScenario(accesses: number): { scenario: Scenario; firstAccess: number; lastAccess: number } {
-  if (accesses > MAX_PIPELINE_ACCESSES) throw new RangeError(`at most ${MAX_PIPELINE_ACCESSES} accesses`);
-  const base = parseScenario(NESTED_HEAD, { file: 'bench-nested.yaml' });
-  const proto = base.steps[base.steps.length - 1] as AccessStep;
-  const steps: ScenarioStep[] = base.steps.slice(0, -1);
-  const firstAccess = steps.length;
-  for (let i = 0; i < accesses; i++) steps.push({ ...proto, index: steps.length, gpa: BigInt(i * PAGE_SIZE), access: i & 1 ? 'read' : 'write' });
-  return { scenario: { ...base, steps }, firstAccess, lastAccess: steps.length - 1 };
+  return withAccesses(NESTED_HEAD, 'bench-nested.yaml', accesses, (i) => ({ gpa: BigInt(i * PAGE_SIZE), access: i & 1 ? 'read' : 'write' }));
 }
 
 /**

@@ -1,15 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectOneLine, mteperm as inProcess } from './support/in-process';
+import { builtinNames } from '../src/builtin';
 
 // main(argv, io) in this process, with the case's own working folder (CONTRACT §2 through the same
 // commander program the binary runs); what needs the real binary is in binary.spec.ts.
 const GOLDEN = join(__dirname, 'golden');
-const BUILTINS = readdirSync(join(__dirname, '..', 'scenarios'))
-  .filter((f) => f.endsWith('.yaml'))
-  .map((f) => f.slice(0, -5))
-  .sort();
+const BUILTINS = builtinNames();
 
 let cwd: string;
 beforeEach(() => {

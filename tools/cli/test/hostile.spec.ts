@@ -224,22 +224,8 @@ describe('hostile scenarios through the CLI: a clear error (exit 2) or a bounded
 });
 
 describe('hostile policy plugins through the CLI (--policy ./x.cjs): recorded as PluginFailed, skipped, results unchanged', () => {
-  const SCEN = JSON.stringify({
-    name: 'plugins',
-    host: HOST,
-    steps: [
-      ...PREFIX,
-      { set_user_memory_region: { slot: 0, guest_phys_addr: '0x80000000', memory_size: '64MiB', backing: 'anon' } },
-      { set_user_memory_region: { slot: 1, guest_phys_addr: '0x10000000', memory_size: '16MiB', backing: 'vfio-bar-wb' } },
-      { set_user_memory_region: { slot: 2, guest_phys_addr: '0xc0000000', memory_size: '4MiB', backing: 'file-shared' } },
-      { create_vcpu: { id: 0 } },
-      { access: { vcpu: 0, gpa: '0x10000040', op: 'stg' } },
-      { access: { vcpu: 0, gpa: '0xc0001000', op: 'ldg' } },
-      { access: { vcpu: 0, gpa: '0xc0002000', op: 'checked_write' } },
-      { access: { vcpu: 0, gpa: '0x80001000', op: 'stg' } },
-    ],
-    policy_options: { tag_pool_pages: 1 },
-  });
+  // Tag accesses to a VFIO BAR, a page-cache mapping and RAM, for the hostile policies to decide on.
+  const SCEN = readFileSync(join(__dirname, 'fixtures', 'hostile-plugins.json'), 'utf8');
 
   /** The JSON result without `log` (its event count and hash include the PluginFailed records) and the skipped calls. */
   const model = (stdout: string) => {

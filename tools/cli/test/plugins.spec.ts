@@ -16,24 +16,7 @@ const RELIABILITY = resolve(__dirname, '../../../packages/runtime/test/reliabili
 
 // One tag-access fault (step 8: STG on a NoTagAccess VFIO BAR under v2, DOMAIN A.2.5) and no
 // `expect`, so every decision is a run that exits 0.
-const SCENARIO = JSON.stringify({
-  name: 'plugin-probe',
-  kernel: 'v2',
-  host: { cpus: [{ count: 1, features: ['mte3', 'mte_perm', 's2fwb'] }] },
-  steps: [
-    { create_vm: { ipa_bits: 40 } },
-    { check_extension: 'KVM_CAP_ARM_MTE_PERM' },
-    { enable_cap: 'KVM_CAP_ARM_MTE' },
-    { enable_cap: 'KVM_CAP_ARM_MTE_PERM' },
-    { set_user_memory_region: { slot: 0, guest_phys_addr: '0x80000000', memory_size: '64MiB', backing: 'anon' } },
-    { set_user_memory_region: { slot: 1, guest_phys_addr: '0x10000000', memory_size: '16MiB', backing: 'vfio-bar-wb' } },
-    { create_vcpu: { id: 0 } },
-    { access: { vcpu: 0, gpa: '0x80001000', op: 'write' } },
-    { access: { vcpu: 0, gpa: '0x10000040', op: 'stg' } },
-    { access: { vcpu: 0, gpa: '0x10001040', op: 'ldg' } },
-  ],
-  policy_options: { tag_pool_pages: 1 },
-});
+const SCENARIO = readFileSync(join(__dirname, 'fixtures', 'plugin-probe.json'), 'utf8');
 
 let dir: string;
 beforeEach(() => {

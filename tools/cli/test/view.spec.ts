@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { openLogReader } from '@mteperm/log';
 import { mtepermIn } from './in-process';
+import { builtinNames } from '../src/builtin';
 
 // `mteperm view` (CONTRACT §2): the page made from a log, opened in a real headless Chromium
 // (Debian's /usr/bin/chromium, never a downloaded browser), clicked as a person would.
@@ -23,10 +24,7 @@ const browserSuite = HAVE_CHROMIUM ? describe : describe.skip;
 type PageGlobal = { mteperm?: { ready: boolean; loadMs: number; events: number; error?: string } };
 
 const SHOTS = join(__dirname, '..', '..', '..', 'dist', 'view-screenshots');
-const BUILTINS = readdirSync(join(__dirname, '..', 'scenarios'))
-  .filter((f) => f.endsWith('.yaml'))
-  .map((f) => f.slice(0, -5))
-  .sort();
+const BUILTINS = builtinNames();
 
 let cwd: string;
 beforeAll(() => {

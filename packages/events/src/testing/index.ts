@@ -1,1 +1,2 @@
 export { SAMPLE_EVENTS, SAMPLE_EVENT_LIST } from './sample-events';
+export { thrownCode, thrownError } from './thrown';

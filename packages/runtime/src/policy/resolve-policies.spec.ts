@@ -4,19 +4,12 @@ import { join, resolve } from 'node:path';
 import { BUILTIN_POLICY_NAMES } from './builtins';
 import { PolicyLoadError } from './errors';
 import { resolvePolicies } from './resolve-policies';
+import { thrownError } from '@mteperm/events/testing';
 
 const FIXTURES = resolve(__dirname, '../../test/fixtures/policies');
 const load = (names: string[]) => resolvePolicies(names, { cwd: FIXTURES });
 
-function loadError(names: string[], cwd = FIXTURES): PolicyLoadError {
-  try {
-    resolvePolicies(names, { cwd });
-  } catch (e) {
-    expect(e).toBeInstanceOf(PolicyLoadError);
-    return e as PolicyLoadError;
-  }
-  throw new Error('expected a PolicyLoadError');
-}
+const loadError = (names: string[], cwd = FIXTURES): PolicyLoadError => thrownError(() => resolvePolicies(names, { cwd }), PolicyLoadError);
 
 describe('resolvePolicies: built-in names (DOMAIN A.2.7)', () => {
   it('knows the three built-ins and the example, in chain order', () => {

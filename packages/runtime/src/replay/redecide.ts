@@ -10,6 +10,7 @@ import type { Model } from '../run/compose';
 import { stateDigest } from '../run/state-digest';
 import { FaultTally } from './fault-tally';
 import type { FaultHandling, FaultTotals, TalliedFault } from './fault-tally';
+import { feedAndClose } from '../run/read-log';
 
 export interface RedecideOptions {
   /** The new chain, already loaded (default: `policyNames` loaded by resolvePolicies). */
@@ -23,14 +24,7 @@ export interface RedecideOptions {
 }
 
 /** One tag-access fault: what the recorded run did and what the new chain does. */
-export interface RedecidedFault {
-  readonly step: number;
-  readonly ordinal: number;
-  readonly vcpu: number;
-  readonly gpa: string;
-  readonly op: string;
-  readonly ipa: string;
-  readonly esr: string;
+export interface RedecidedFault extends Omit<TalliedFault, 'handling'> {
   readonly recorded: FaultHandling;
   readonly redecided: FaultHandling;
   readonly changed: boolean;
@@ -70,11 +64,7 @@ export interface RedecideReport {
 export function redecideLog(path: string, options: RedecideOptions = {}): RedecideReport {
   const fold = redecideFold(options);
   const reader = openLogReader(path);
-  try {
-    for (const e of reader.envelopes()) fold.add(e);
-  } finally {
-    reader.close();
-  }
+  feedAndClose(reader, (e) => fold.add(e));
   return fold.report(path, reader.damage);
 }
 

@@ -23,6 +23,20 @@ ${extra}`;
 }
 const FIRST_ACCESS = 6;
 
+/** The JSON step result (CONTRACT §3) of the first access, an STG to the file mapping at 0x40000010. */
+function fileStgStep(result: Record<string, unknown>): Record<string, unknown> {
+  return { index: FIRST_ACCESS, op: 'access', vcpu: 0, gpa: '0x40000010', access: 'stg', ...result };
+}
+
+/** The guest hypervisor maps IPA 0 (2 MiB) to `pa` with `attr`, then its L2 guest stores a tag at 0x1040 (A.2.8). */
+function l1MapsThenL2Stg(pa: string, attr: string): string {
+  return `  - guest_stage2:
+      vcpu: 0
+      map:
+        - { ipa: "0x0", pa: "${pa}", size: "2MiB", attr: ${attr}, ap: rw }
+  - access: { vcpu: 0, gpa: "0x1040", op: stg, level: 2 }`;
+}
+
 function run(yaml: string, kernel?: 'baseline' | 'v1' | 'v2' | 'drop-check') {
   const events: Envelope[] = [];
   const sink = (_bytes: Uint8Array, e: Envelope): void => void events.push(e);
@@ -58,17 +72,12 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
     expect(faults.map((f) => [f.data.kind, f.data.tag_access])).toEqual([['translation', false], ['permission', true]]);
     expect(r.ends[0]!.data.esr).toBe(faults[0]!.data.esr);
     expect((faults[1]!.data.esr >> 41n) & 1n).toBe(1n);
-    expect(r.steps[FIRST_ACCESS]).toEqual({
-      index: FIRST_ACCESS,
-      op: 'access',
-      vcpu: 0,
-      gpa: '0x40000010',
-      access: 'stg',
+    expect(r.steps[FIRST_ACCESS]).toEqual(fileStgStep({
       outcome: 'exit',
       ret: -14,
       errno: 'EFAULT',
       exit: { reason: 'KVM_EXIT_MEMORY_FAULT', gpa: '0x40000000', size: '0x1000', flags: '0x10' },
-    });
+    }));
   });
 
   it('retried (DOMAIN A.2.7): tag-alloc-retry gives the page tag storage, the access completes; caused by that AccessCompleted', () => {
@@ -86,23 +95,14 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
     const cause = r.cause(r.ends[0]!);
     expect(cause.type).toBe('InjectedAbort');
     expect(r.ends[0]!.data).toMatchObject({ outcome: 'injected', abort_kind: 'sea', abort_target_level: 1 });
-    expect(r.steps[FIRST_ACCESS]).toEqual({
-      index: FIRST_ACCESS,
-      op: 'access',
-      vcpu: 0,
-      gpa: '0x40000010',
-      access: 'stg',
+    expect(r.steps[FIRST_ACCESS]).toEqual(fileStgStep({
       outcome: 'injected',
       abort: { kind: 'sea', esr: `0x${(cause as EnvelopeOf<'InjectedAbort'>).data.esr.toString(16)}` },
-    });
+    }));
   });
 
   it('injected into L1 (DOMAIN A.2.8): L1 maps its RAM NoTagAccess; an L2 STG is injected as a stage-2 abort into the guest hypervisor', () => {
-    const steps = `  - guest_stage2:
-      vcpu: 0
-      map:
-        - { ipa: "0x0", pa: "0x80000000", size: "2MiB", attr: normal_notagaccess, ap: rw }
-  - access: { vcpu: 0, gpa: "0x1040", op: stg, level: 2 }`;
+    const steps = l1MapsThenL2Stg('0x80000000', 'normal_notagaccess');
     const r = run(scenario(steps));
     const step = FIRST_ACCESS + 1;
     expect(r.requests).toHaveLength(1);
@@ -113,11 +113,7 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
   });
 
   it('exits with the L1 IPA (DOMAIN A.2.5 under nesting): L1 maps the file mapping normally, L0 has it NoTagAccess', () => {
-    const steps = `  - guest_stage2:
-      vcpu: 0
-      map:
-        - { ipa: "0x0", pa: "0x40000000", size: "2MiB", attr: normal, ap: rw }
-  - access: { vcpu: 0, gpa: "0x1040", op: stg, level: 2 }`;
+    const steps = l1MapsThenL2Stg('0x40000000', 'normal');
     const r = run(scenario(steps));
     expect(r.ends).toHaveLength(1);
     expect(r.cause(r.ends[0]!).type).toBe('MemoryFaultExit');

@@ -1,32 +1,12 @@
 import type { Envelope } from '@mteperm/events';
 import { parseScenario } from '../scenario/load';
 import { runScenario } from './run-scenario';
+import { scenarioFixture } from '../../test/fixtures/scenario-builder';
 
 // The mmu keeps one in-flight record per vCPU and reuses it from access to access, and pgtable one
 // pending access per vCPU; accesses on two vCPUs in turn must still be re-executed on their own
 // vCPU, after their own map or relax.
-const YAML = `
-name: two-vcpus
-host:
-  cpus: [{ count: 2, features: [mte3, mte_perm, s2fwb] }]
-policy: [tag-alloc-retry, exit-to-vmm]
-policy_options: { tag_pool_pages: 1 }
-steps:
-  - create_vm: { ipa_bits: 40 }
-  - enable_cap: KVM_CAP_ARM_MTE
-  - enable_cap: KVM_CAP_ARM_MTE_PERM
-  - set_user_memory_region: { slot: 0, guest_phys_addr: "0x80000000", memory_size: "64MiB", backing: anon, flags: [KVM_MEM_LOG_DIRTY_PAGES] }
-  - set_user_memory_region: { slot: 1, guest_phys_addr: "0x10000000", memory_size: "16MiB", backing: vfio-bar-wb }
-  - create_vcpu: { id: 0 }
-  - create_vcpu: { id: 1 }
-  - access: { vcpu: 0, gpa: "0x80001000", op: write }
-  - access: { vcpu: 1, gpa: "0x80002000", op: read }
-  - access: { vcpu: 1, gpa: "0x10000040", op: stg }
-  - access: { vcpu: 0, gpa: "0x80002008", op: write }
-  - access: { vcpu: 0, gpa: "0x10001040", op: stg }
-  - access: { vcpu: 1, gpa: "0x80001010", op: read }
-  - access: { vcpu: 1, gpa: "0x90000000", op: read }
-`;
+const YAML = scenarioFixture('two-vcpus');
 
 describe('accesses on two vCPUs in turn (mmu in-flight records)', () => {
   const events: Envelope[] = [];

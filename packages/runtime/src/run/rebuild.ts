@@ -4,6 +4,7 @@ import type { EventLog, EventLogDamage, LogHeader } from '@mteperm/log';
 import { composeRebuildModel } from './compose';
 import type { Model } from './compose';
 import { stateDigest } from './state-digest';
+import { feedAndClose } from './read-log';
 
 /** What replay *rebuild* found (ARCHITECTURE "Event flow"): the state folded from the log and whether it is the recorded one. */
 export interface RebuildReport {
@@ -42,11 +43,7 @@ const EXIT_TYPES = new Set(['MemoryFaultExit', 'MmioExit', 'KvmRunFailed', 'Inje
 export function rebuildFromLog(path: string, options: RebuildOptions = {}): RebuildReport {
   const reader = openLogReader(path);
   const fold = rebuildFold(options);
-  try {
-    for (const e of reader.envelopes()) fold.add(e);
-  } finally {
-    reader.close();
-  }
+  feedAndClose(reader, (e) => fold.add(e));
   const report = fold.report(path, reader.header, reader.damage);
   // The end mark repeats the recorded state hash (log FORMAT.md "End mark"): they must agree.
   const mark = reader.endMark;

@@ -1,20 +1,13 @@
 import { parseScenario } from './load';
 import { ScenarioError } from './errors';
+import { thrownError } from '@mteperm/events/testing';
 
 // The scenario inputs of DOMAIN A.3.3 (size, pair, reg), A.3.7 (ata, tco) and A.3.10 (get_one_reg):
 // a bad value is one line naming file and field (CONTRACT §2, exit 2).
 const scenario = (step: string): string =>
   `name: a3\nhost:\n  cpus: [{ features: [mte3] }]\nsteps:\n  - create_vm: {}\n  - create_vcpu: { id: 0 }\n  - ${step}\n`;
 
-function messageOf(step: string): string {
-  try {
-    parseScenario(scenario(step), { file: 'a3.yaml' });
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ScenarioError');
-}
+const messageOf = (step: string): string => thrownError(() => parseScenario(scenario(step), { file: 'a3.yaml' }), ScenarioError).message;
 
 describe('access.size / pair / reg / ata / tco and get_one_reg are validated (DOMAIN A.3.3, A.3.7, A.3.10)', () => {
   it.each<[string, string]>([

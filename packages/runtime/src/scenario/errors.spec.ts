@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ScenarioError, loadScenarioFile, parseScenario } from '../index';
+import { thrownError } from '@mteperm/events/testing';
 
 const HOST = { cpus: [{ count: 4, features: ['mte3', 'mte_perm'] }] };
 const REGION = { slot: 0, guest_phys_addr: '0x80000000', memory_size: '2MiB', backing: 'anon' };
@@ -14,15 +15,7 @@ function json(patch: Record<string, unknown>, steps: unknown[] = [{ create_vm: {
 }
 const step = (s: unknown): string => json({}, [{ create_vm: {} }, s]);
 
-function errorOf(run: () => unknown): ScenarioError {
-  try {
-    run();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ScenarioError);
-    return e as ScenarioError;
-  }
-  throw new Error('expected a ScenarioError');
-}
+const errorOf = (run: () => unknown): ScenarioError => thrownError(run, ScenarioError);
 
 type Row = [what: string, file: string, text: string, code: string, message: string];
 

@@ -7,6 +7,17 @@ const fixture = (name: string): string => path.join(FIXTURES, name);
 
 const NO_ARGS = [0n, 0n, 0n, 0n];
 
+/** A validated set_user_memory_region step with no flags. */
+function region(
+  index: number,
+  slot: number,
+  guest_phys_addr: bigint,
+  memory_size: bigint,
+  backing: { kind: 'anon' | 'vfio-bar-wb'; mte_allowed: boolean },
+): Scenario['steps'][number] {
+  return { op: 'set_user_memory_region', index, slot, guest_phys_addr, memory_size, backing, flags: 0 };
+}
+
 /** CONTRACT §1's example with every default filled in and every address/size a bigint. */
 const CONTRACT_EXAMPLE: Scenario = {
   name: 'vfio-passthrough-mte',
@@ -17,24 +28,8 @@ const CONTRACT_EXAMPLE: Scenario = {
     { op: 'check_extension', index: 1, cap: 'KVM_CAP_ARM_MTE_PERM' },
     { op: 'enable_cap', index: 2, cap: 'KVM_CAP_ARM_MTE', args: NO_ARGS as never, flags: 0 },
     { op: 'enable_cap', index: 3, cap: 'KVM_CAP_ARM_MTE_PERM', args: NO_ARGS as never, flags: 0 },
-    {
-      op: 'set_user_memory_region',
-      index: 4,
-      slot: 0,
-      guest_phys_addr: 0x8000_0000n,
-      memory_size: 512n << 20n,
-      backing: { kind: 'anon', mte_allowed: true },
-      flags: 0,
-    },
-    {
-      op: 'set_user_memory_region',
-      index: 5,
-      slot: 1,
-      guest_phys_addr: 0x1000_0000n,
-      memory_size: 16n << 20n,
-      backing: { kind: 'vfio-bar-wb', mte_allowed: false },
-      flags: 0,
-    },
+    region(4, 0, 0x8000_0000n, 512n << 20n, { kind: 'anon', mte_allowed: true }),
+    region(5, 1, 0x1000_0000n, 16n << 20n, { kind: 'vfio-bar-wb', mte_allowed: false }),
     { op: 'create_vcpu', index: 6, id: 0, el2: false },
     { op: 'access', index: 7, vcpu: 0, gpa: 0x8000_1000n, access: 'write', level: 1, tcf: 'sync', s1: 'tagged', size: 8, pair: false, reg: 0, ata: true, tco: false },
     { op: 'access', index: 8, vcpu: 0, gpa: 0x1000_0040n, access: 'stg', level: 1, tcf: 'sync', s1: 'tagged', size: 8, pair: false, reg: 0, ata: true, tco: false },

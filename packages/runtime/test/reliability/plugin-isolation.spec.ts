@@ -13,35 +13,12 @@ import { runScenario } from '../../src/run/run-scenario';
 import { parseScenario } from '../../src/scenario/load';
 import type { Scenario } from '../../src/scenario/types';
 import { scenarioDoc, toScenario } from './scenario-arbitrary';
+import { scenarioFixture } from '../fixtures/scenario-builder';
 
 const PLUGINS = resolve(__dirname, 'plugins');
 const RUNS = Math.max(10, Math.floor((Number(process.env['MTEPERM_PROPS_RUNS'] ?? '') || 150) / 5));
 
-const YAML = `
-name: isolation
-host:
-  cpus: [{ count: 2, features: [mte3, mte_perm, s2fwb] }]
-steps:
-  - create_vm: { ipa_bits: 40 }
-  - enable_cap: KVM_CAP_ARM_MTE
-  - enable_cap: KVM_CAP_ARM_MTE_PERM
-  - set_user_memory_region: { slot: 0, guest_phys_addr: "0x80000000", memory_size: "64MiB", backing: anon }
-  - set_user_memory_region: { slot: 1, guest_phys_addr: "0x10000000", memory_size: "16MiB", backing: vfio-bar-wb }
-  - set_user_memory_region: { slot: 2, guest_phys_addr: "0xc0000000", memory_size: "4MiB", backing: file-shared }
-  - set_user_memory_region: { slot: 3, guest_phys_addr: "0xd0000000", memory_size: "2MiB", backing: dax-pmem }
-  - create_vcpu: { id: 0 }
-  - access: { vcpu: 0, gpa: "0x10000040", op: stg }
-  - access: { vcpu: 0, gpa: "0xc0001000", op: ldg }
-  - access: { vcpu: 0, gpa: "0xd0000010", op: checked_write, tcf: async }
-  - access: { vcpu: 0, gpa: "0x80001000", op: stg }
-  - access: { vcpu: 0, gpa: "0x10002000", op: dc_gzva }
-  - access: { vcpu: 0, gpa: "0xc0003000", op: st2g }
-  - access: { vcpu: 0, gpa: "0x10000040", op: ldg }
-  - access: { vcpu: 0, gpa: "0xd0001000", op: checked_read, tcf: none }
-  - access: { vcpu: 0, gpa: "0xc0004000", op: stgm, s1: untagged }
-policy: [tag-alloc-retry, inject-sea]
-policy_options: { tag_pool_pages: 2 }
-`;
+const YAML = scenarioFixture('plugin-isolation');
 const SCENARIO = parseScenario(YAML, { file: 'isolation.yaml' });
 
 interface Run {

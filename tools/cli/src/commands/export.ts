@@ -32,6 +32,19 @@ function refuseDamage(c: Copied, from: string): void {
   }
 }
 
+// Runs the copy into `to`: closed when the source was whole, aborted (nothing half-written stays) otherwise.
+async function copyInto(to: EventLog, run: () => Promise<Copied>, from: string): Promise<Copied> {
+  try {
+    const c = await run();
+    refuseDamage(c, from);
+    await to.close();
+    return c;
+  } catch (e) {
+    await to.abort();
+    throw e;
+  }
+}
+
 /**
  * `mteperm export FROM TO`: a JetStream run to a `.mtelog` file (byte for byte the file `run`
  * would have written), or a `.mtelog` file to a new JetStream run. A damaged source exports nothing.
@@ -53,15 +66,7 @@ export function exportCommand(io: CliIo): Command {
             throw new CliError('MTEPERM_CLI_EXPORT', `${from}: event schema version ${run.header.schemaVersion} differs from this build's ${SCHEMA_VERSION}: export it with the build that recorded it`);
           }
           const file = FileEventLog.create(resolve(io.cwd, to), { profile: run.header.profile, producer: run.header.producer });
-          try {
-            const c = await copy(run, file);
-            refuseDamage(c, from);
-            await file.close();
-            return c;
-          } catch (e) {
-            await file.abort();
-            throw e;
-          }
+          return copyInto(file, () => copy(run, file), from);
         });
       } else if (!isNatsUrl(from) && isNatsUrl(to)) {
         // One checking pass first, so a damaged file publishes nothing.
@@ -74,13 +79,7 @@ export function exportCommand(io: CliIo): Command {
           const run = await store.create(file.header, loc.runId === undefined ? {} : { runId: loc.runId });
           target = run.location;
           try {
-            const c = await copy(file, run, () => run.drain(8 << 20));
-            refuseDamage(c, from);
-            await run.close();
-            return c;
-          } catch (e) {
-            await run.abort();
-            throw e;
+            return await copyInto(run, () => copy(file, run, () => run.drain(8 << 20)), from);
           } finally {
             await file.close();
           }
