@@ -42,9 +42,14 @@ export function outcomeOfEnd(end: AccessEnd): Outcome {
  * nearly every step of a long run, get one plain literal instead of a copy of their keys.
  */
 export function accessResult(index: number, vcpu: number, gpa: string, access: string, end: AccessEnd): Record<string, unknown> & { index: number; op: string } {
-  if (end.outcome === 'ok') return { index, op: 'access', vcpu, gpa, access, outcome: 'ok' };
-  if (end.outcome === 'retried') return { index, op: 'access', vcpu, gpa, access, outcome: 'retried' };
-  return { index, op: 'access', vcpu, gpa, access, ...outcomeOfEnd(end) };
+  // `esr` comes last (CONTRACT §3: after the outcome's members), only when a stage-2 abort was taken
+  // (DOMAIN A.3.3: ESR_EL2 as taken, the first one if the access was retried).
+  if (end.esr === undefined) {
+    if (end.outcome === 'ok') return { index, op: 'access', vcpu, gpa, access, outcome: 'ok' };
+    if (end.outcome === 'retried') return { index, op: 'access', vcpu, gpa, access, outcome: 'retried' };
+    return { index, op: 'access', vcpu, gpa, access, ...outcomeOfEnd(end) };
+  }
+  return { index, op: 'access', vcpu, gpa, access, ...outcomeOfEnd(end), esr: hex(end.esr) };
 }
 
 // ------------------------------------------------------------------ schema 1: logs without AccessEnded
