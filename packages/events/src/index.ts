@@ -46,6 +46,7 @@ export type {
   Stage2FaultTaken,
   KvmRunFailed,
   MmioExit,
+  ArmNisvExit,
   DisallowedVmaFault,
   MemoryFaultExit,
   InjectedAbort,

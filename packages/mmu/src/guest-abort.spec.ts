@@ -155,9 +155,16 @@ describe('decideGuestAbort: translation faults (DOMAIN B §5.4 decision table)',
     expect(summary(d.events)).toEqual([`map ipa=0x80001000 pa=0x800001000 size=0x1000 normal_wb r--`]);
   });
 
+  // ISV 1 with SAS 0b11 (8 bytes) and SF, as a single-register 8-byte access reports it (DOMAIN A.3.3).
+  const ISV8 = { esr: 0x93c0_0047n };
+
   it('no memslot → KVM_EXIT_MMIO for data accesses; -ENOSYS for tag instructions (ISV=0); prefetch abort for exec', () => {
     const s = given({ slots: [RAM] });
-    expect(summary(decideGuestAbort(s, abort(0x0900_0000, 'write'), []).events)).toEqual(['mmio 0x9000000 len=8 write']);
+    expect(summary(decideGuestAbort(s, abort(0x0900_0000, 'write', ISV8), []).events)).toEqual(['mmio 0x9000000 len=8 write']);
+    // DOMAIN A.3.4: len is the access size (SAS), here a 2-byte store (SAS 0b01).
+    expect(summary(decideGuestAbort(s, abort(0x0900_0000, 'write', { esr: 0x9340_0047n }), []).events)).toEqual(['mmio 0x9000000 len=2 write']);
+    // ISV 0 for a data access too (a pair): -ENOSYS without KVM_CAP_ARM_NISV_TO_USER.
+    expect(summary(decideGuestAbort(s, abort(0x0900_0000, 'write', { esr: 0x9200_0047n }), []).events)).toEqual(['KVM_RUN -38']);
     expect(summary(decideGuestAbort(s, abort(0x0900_0000, 'stg'), []).events)).toEqual(['KVM_RUN -38']);
     expect(summary(decideGuestAbort(s, abort(0x0900_0000, 'exec'), []).events)).toEqual(['inject prefetch esr=0x86000010']);
   });
@@ -170,7 +177,7 @@ describe('decideGuestAbort: translation faults (DOMAIN B §5.4 decision table)',
     expect(summary(decideGuestAbort(s, abort(2 ** 40 + 0x2000, 'write', { tagAccess: false }), []).events)).toEqual(['inject sea esr=0x96000010']);
     expect(summary(decideGuestAbort(s, abort(2 ** 63, 'exec'), []).events)).toEqual(['inject prefetch esr=0x86000010']);
     // the last page inside the IPA space is an ordinary fault (no memslot: MMIO)
-    expect(summary(decideGuestAbort(s, abort(2 ** 40 - 0x1000, 'read'), []).events)).toEqual([`mmio 0x${(2 ** 40 - 0x1000).toString(16)} len=8 read`]);
+    expect(summary(decideGuestAbort(s, abort(2 ** 40 - 0x1000, 'read', ISV8), []).events)).toEqual([`mmio 0x${(2 ** 40 - 0x1000).toString(16)} len=8 read`]);
   });
 
   it('exec on device memory → -ENOEXEC → prefetch abort injected (DOMAIN B §5.3)', () => {

@@ -1,5 +1,5 @@
 import type { AccessOp, EventData, FaultKind, MteEvent } from '@mteperm/events';
-import { ERRNO, KVM_MEM_READONLY, PAGE_SIZE, TAG_OPS, WRITE_OPS, encodeInjectedAbort } from '@mteperm/arm64';
+import { ERRNO, KVM_MEM_READONLY, PAGE_SIZE, WRITE_OPS, decodeEsr, encodeInjectedAbort } from '@mteperm/arm64';
 import type { FaultPolicy } from '@mteperm/plugin-api';
 import type { ChainOptions } from './fault-policy';
 import { runPolicyChain } from './fault-policy';
@@ -72,7 +72,7 @@ export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: r
   }
 
   if (slot === undefined || (isWrite && slot.flags & KVM_MEM_READONLY)) {
-    return decideNoMemslot(abort, isWrite);
+    return decideNoMemslot(abort, isWrite, state.nisvToUser);
   }
 
   const device = slot.vma.pfnmap && !slot.vma.cacheable;
@@ -99,15 +99,24 @@ export function decideGuestAbort(state: MmuState, abort: GuestAbort, policies: r
   return decideTranslation(state, abort, slot, device, isWrite);
 }
 
-function decideNoMemslot(abort: GuestAbort, isWrite: boolean): AbortDecision {
+/** kvm_run.arm_nisv.esr_iss keeps only CM (bit 8), WnR (bit 6) and the FSC (bits 5:0) of ESR_EL2. */
+const NISV_ISS_MASK = 0x17fn;
+
+function decideNoMemslot(abort: GuestAbort, isWrite: boolean, nisvToUser: boolean): AbortDecision {
   if (abort.op === 'exec') {
     return done([{ type: 'InjectedAbort', data: { kind: 'prefetch', ipa: BigInt(abort.ipa), esr: PREFETCH_ESR, target_level: 1 } }]);
   }
-  if (TAG_OPS.has(abort.op)) {
-    // Tag instructions report ISV=0 (DOMAIN C §3.3): MMIO cannot be emulated without a syndrome.
+  const syndrome = decodeEsr(abort.esr);
+  if (!syndrome.isv) {
+    // A pair or a tag instruction (DOMAIN A.3.3, A.3.4): nothing to emulate the access from, unless
+    // the VMM asked for it with KVM_CAP_ARM_NISV_TO_USER.
+    if (nisvToUser) {
+      const faultIpa = abort.ipaExact ?? BigInt(abort.ipa);
+      return done([{ type: 'ArmNisvExit', data: { fault_ipa: faultIpa, esr_iss: abort.esr & NISV_ISS_MASK } }]);
+    }
     return fail(abort.ipa, ENOSYS, 'MMIO access with no valid instruction syndrome (ISV=0)');
   }
-  return done([{ type: 'MmioExit', data: { phys_addr: BigInt(abort.ipa), len: 8, is_write: isWrite } }]);
+  return done([{ type: 'MmioExit', data: { phys_addr: BigInt(abort.ipa), len: syndrome.size, is_write: isWrite } }]);
 }
 
 function decideTagAccess(state: MmuState, abort: GuestAbort, slot: MemslotView | undefined, policies: readonly FaultPolicy[], chain: ChainOptions): AbortDecision {

@@ -28,6 +28,8 @@ export class MmuState {
   hostS2fwb = false;
   mteEnabled = false;
   mtePermEnabled = false;
+  /** KVM_CAP_ARM_NISV_TO_USER enabled: an MMIO access with ISV = 0 exits KVM_EXIT_ARM_NISV (DOMAIN A.3.4). */
+  nisvToUser = false;
   ipaBits = 40;
   tagPoolRemaining = 64;
   tagAccessFaults = 0;
@@ -94,6 +96,7 @@ export class MmuState {
         if (e.data.ret !== 0) break;
         if (e.data.cap_name === 'KVM_CAP_ARM_MTE') this.mteEnabled = true;
         if (e.data.cap_name === 'KVM_CAP_ARM_MTE_PERM') this.mtePermEnabled = true;
+        if (e.data.cap_name === 'KVM_CAP_ARM_NISV_TO_USER') this.nisvToUser = true;
         break;
       case 'MemslotRegistered':
         this.applyMemslot(e.data);

@@ -1,5 +1,5 @@
 import type { EventData } from '@mteperm/events';
-import { KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM, kernelKnowsCap } from './capability';
+import { KVM_CAP_ARM_MTE, KVM_CAP_ARM_MTE_PERM, KVM_CAP_ARM_NISV_TO_USER, kernelKnowsCap } from './capability';
 import type { EnableCap } from './commands';
 import { fail } from './errno';
 import { systemSupportsMte } from './host';
@@ -13,6 +13,7 @@ import type { VmState } from './vm-state';
  * - a capability this kernel does not have → -EINVAL (KVM_CAP_ARM_MTE_PERM exists only in v2);
  * - KVM_CAP_ARM_MTE: host without ARM64_MTE, or any vCPU created → -EINVAL;
  * - KVM_CAP_ARM_MTE_PERM: host without ARM64_MTE_PERM and ARM64_MTE, or any vCPU created → -EINVAL;
+ * - KVM_CAP_ARM_NISV_TO_USER: 0, also after vCPUs exist (DOMAIN A.3.4);
  * - otherwise 0, also when enabled again; the two may be enabled in either order.
  */
 export function enableCap(cmd: EnableCap, vm: VmState, host: HostCaps, profile: KernelProfile): EventData<'CapabilityEnabled'> {
@@ -23,6 +24,8 @@ export function enableCap(cmd: EnableCap, vm: VmState, host: HostCaps, profile: 
 function decideRet(cmd: EnableCap, vm: VmState, host: HostCaps, profile: KernelProfile): number {
   if (cmd.flags !== 0n) return fail('EINVAL');
   if (!kernelKnowsCap(cmd.cap, profile)) return fail('EINVAL');
+  // No vCPU restriction for this one: KVM sets the VM flag whenever asked (DOMAIN A.3.4).
+  if (cmd.cap === KVM_CAP_ARM_NISV_TO_USER) return 0;
   // created_vcpus, not EBUSY: the kernel uses -EINVAL here (DOMAIN B §3.1).
   if (vm.vcpus.size > 0) return fail('EINVAL');
   switch (cmd.cap) {

@@ -2,6 +2,7 @@ import type { EventBus } from '@mteperm/bus';
 import type { AccessOutcome, Envelope, EnvelopeOf, EventData } from '@mteperm/events';
 import { fail } from './errno';
 import { KVM_EXIT_MMIO } from './kvm-run';
+import { KVM_EXIT_ARM_NISV } from '@mteperm/arm64';
 
 const SUBSCRIBER = 'uapi';
 
@@ -51,6 +52,8 @@ interface EndBody {
   abort_esr: bigint | undefined;
   abort_target_level: number | undefined;
   reason: string | undefined;
+  fault_ipa: bigint | undefined;
+  esr_iss: bigint | undefined;
 }
 
 /**
@@ -81,6 +84,8 @@ export class KvmRunAccess {
     abort_esr: undefined,
     abort_target_level: undefined,
     reason: undefined,
+    fault_ipa: undefined,
+    esr_iss: undefined,
   };
   private readonly ctx = { vm: 0, vcpu: 0, causation: 0n };
   private readonly unsubscribe: (() => void)[];
@@ -105,6 +110,15 @@ export class KvmRunAccess {
       }),
       bus.subscribe(SUBSCRIBER, 'MemoryFaultExit', (e) => this.onMemoryFault(e)),
       bus.subscribe(SUBSCRIBER, 'MmioExit', (e) => this.onMmio(e)),
+      bus.subscribe(SUBSCRIBER, 'ArmNisvExit', (e) => {
+        const f = this.mine(e);
+        if (f === undefined) return;
+        const b = this.end(f, 'exit', e.seq);
+        b.exit_reason = KVM_EXIT_ARM_NISV;
+        b.fault_ipa = e.data.fault_ipa;
+        b.esr_iss = e.data.esr_iss;
+        this.publishEnd();
+      }),
       bus.subscribe(SUBSCRIBER, 'KvmRunFailed', (e) => {
         const f = this.mine(e);
         if (f === undefined) return;
@@ -207,6 +221,8 @@ export class KvmRunAccess {
     b.abort_esr = undefined;
     b.abort_target_level = undefined;
     b.reason = undefined;
+    b.fault_ipa = undefined;
+    b.esr_iss = undefined;
     this.ctx.vm = f.vm;
     this.ctx.vcpu = f.vcpu;
     this.ctx.causation = causation;

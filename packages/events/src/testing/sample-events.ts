@@ -54,6 +54,8 @@ export const SAMPLE_EVENTS: { readonly [K in MteEventType]: Extract<MteEvent, { 
   KvmRunFailed: { type: 'KvmRunFailed', data: { gpa: 0x10000000n, ret: -14, reason: 'VMA lost VM_MTE_ALLOWED after registration' } },
   DisallowedVmaFault: { type: 'DisallowedVmaFault', data: { ipa: 0x1000_0040n } },
   MmioExit: { type: 'MmioExit', data: { phys_addr: 0x9000000n, len: 4, is_write: true } },
+  // An STP outside every memslot (DOMAIN A.3.4): WnR and DFSC 0x06 (translation fault, level 2).
+  ArmNisvExit: { type: 'ArmNisvExit', data: { fault_ipa: 0x9000010n, esr_iss: 0x46n } },
   MemoryFaultExit: { type: 'MemoryFaultExit', data: { exit_reason: 39, gpa: 0x10000000n, size: 0x1000n, flags: 0x10n, ret: -14 } },
   InjectedAbort: { type: 'InjectedAbort', data: { kind: 'sea', ipa: 0x10000040n, esr: 0x9600_0010n, target_level: 1 } },
   AccessEnded: {

@@ -49,7 +49,7 @@ describe('tag-alloc-retry (DOMAIN A.2.7)', () => {
 
   it('allocates a pool page, remaps the page tagged Normal WB (FWB MemAttr 0b0110) and retries: outcome retried', () => {
     const r = run(scenario('[tag-alloc-retry]', accesses, { pool: 1 }));
-    expect(r.result.steps[7]).toEqual({ index: 7, op: 'access', vcpu: 0, gpa: '0x10000040', access: 'stg', outcome: 'retried' });
+    expect(r.result.steps[7]).toEqual({ index: 7, op: 'access', vcpu: 0, gpa: '0x10000040', access: 'stg', outcome: 'retried', esr: '0x92000045' }); // esr: the first touch's translation fault (A.3.3)
     expect(r.of('TagStorageAllocated')).toEqual([{ ipa: 0x1000_0000n, pa: 0x400_0000_0000n, pages: 1n, pool_remaining: 0n }]);
     // The tags of the new tag storage are cleared before the guest can see them.
     expect(r.of('Stage2MapRequested')).toContainEqual(expect.objectContaining({ pa: 0x400_0000_0000n, size: 0x1000n, sanitise_tags: true }));
@@ -100,7 +100,7 @@ describe('tag-alloc-retry (DOMAIN A.2.7)', () => {
 describe('inject-sea (DOMAIN A.2.7)', () => {
   it('injects a synchronous external abort: outcome injected, ESR_EL1 EC 0x25 | IL | DFSC 0x10, no WnR (DOMAIN A.3.9)', () => {
     const r = run(scenario('[inject-sea]', [access('0x10000040', 'stg'), access('0x10000080', 'ldg')].join('\n')));
-    expect(r.result.steps[7]).toEqual({ index: 7, op: 'access', vcpu: 0, gpa: '0x10000040', access: 'stg', outcome: 'injected', abort: { kind: 'sea', esr: '0x96000010' } });
+    expect(r.result.steps[7]).toEqual({ index: 7, op: 'access', vcpu: 0, gpa: '0x10000040', access: 'stg', outcome: 'injected', abort: { kind: 'sea', esr: '0x96000010' }, esr: '0x92000045' });
     // kvm_inject_dabt builds one syndrome whatever the op: the LDG's is the STG's (A.3.9).
     expect(r.result.steps[8]).toMatchObject({ outcome: 'injected', abort: { kind: 'sea', esr: '0x96000010' } });
     expect(r.of('MemoryFaultExit')).toEqual([]);

@@ -58,7 +58,7 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
     // EL, WnR for the write, DFSC 0b0001LL translation fault; DOMAIN A.3.3, C §3.3).
     const esr = r.ends[0]!.data.esr!;
     expect([esr >> 26n, (esr >> 6n) & 1n, (esr & 0x3fn) >> 2n]).toEqual([0x24n, 1n, 1n]);
-    expect(r.steps[FIRST_ACCESS]).toEqual({ index: FIRST_ACCESS, op: 'access', vcpu: 0, gpa: '0x80000040', access: 'write', outcome: 'ok' });
+    expect(r.steps[FIRST_ACCESS]).toEqual({ index: FIRST_ACCESS, op: 'access', vcpu: 0, gpa: '0x80000040', access: 'write', outcome: 'ok', esr: '0x93c08045' });
   });
 
   it('exits (DOMAIN A.2.5): STG to a NoTagAccess page → -EFAULT, KVM_EXIT_MEMORY_FAULT, gpa the 4 KiB page, size 0x1000, flags 0x10', () => {
@@ -77,6 +77,7 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
       ret: -14,
       errno: 'EFAULT',
       exit: { reason: 'KVM_EXIT_MEMORY_FAULT', gpa: '0x40000000', size: '0x1000', flags: '0x10' },
+      esr: `0x${faults[0]!.data.esr.toString(16)}`, // A.3.3: the first abort, last key (CONTRACT §3)
     }));
   });
 
@@ -98,6 +99,7 @@ describe('each access step ends in exactly one AccessEnded (the owner: KVM_RUN)'
     expect(r.steps[FIRST_ACCESS]).toEqual(fileStgStep({
       outcome: 'injected',
       abort: { kind: 'sea', esr: `0x${(cause as EnvelopeOf<'InjectedAbort'>).data.esr.toString(16)}` },
+      esr: `0x${r.ends[0]!.data.esr!.toString(16)}`,
     }));
   });
 

@@ -1,4 +1,4 @@
-import { fail, KVM_EXIT_MMIO, KVM_EXIT_NAME } from '@mteperm/arm64';
+import { fail, KVM_EXIT_ARM_NISV, KVM_EXIT_MMIO, KVM_EXIT_NAME } from '@mteperm/arm64';
 import type { Envelope } from '@mteperm/events';
 import { ioctlResult, UNHANDLED_ACCESS_REASON } from '@mteperm/uapi';
 import type { AccessEnd } from '@mteperm/uapi';
@@ -23,6 +23,8 @@ export function outcomeOfEnd(end: AccessEnd): Outcome {
     case 'exit': {
       // An outcome's own fields are present (absent ones read as the proto3 default).
       const reason = end.exit_reason ?? 0;
+      // kvm_run's own field names for each exit (CONTRACT §3, DOMAIN A.3.4).
+      if (reason === KVM_EXIT_ARM_NISV) return { outcome: 'exit', ret: 0, exit: { reason: 'KVM_EXIT_ARM_NISV', fault_ipa: hex(end.fault_ipa ?? 0n), esr_iss: hex(end.esr_iss ?? 0n) } };
       if (reason === KVM_EXIT_MMIO) return { outcome: 'exit', ret: 0, exit: { reason: 'KVM_EXIT_MMIO', phys_addr: hex(end.phys_addr ?? 0n), len: hex(end.len ?? 0), is_write: end.is_write ?? false } };
       return {
         outcome: 'exit',
@@ -42,9 +44,14 @@ export function outcomeOfEnd(end: AccessEnd): Outcome {
  * nearly every step of a long run, get one plain literal instead of a copy of their keys.
  */
 export function accessResult(index: number, vcpu: number, gpa: string, access: string, end: AccessEnd): Record<string, unknown> & { index: number; op: string } {
-  if (end.outcome === 'ok') return { index, op: 'access', vcpu, gpa, access, outcome: 'ok' };
-  if (end.outcome === 'retried') return { index, op: 'access', vcpu, gpa, access, outcome: 'retried' };
-  return { index, op: 'access', vcpu, gpa, access, ...outcomeOfEnd(end) };
+  // `esr` comes last (CONTRACT §3: after the outcome's members), only when a stage-2 abort was taken
+  // (DOMAIN A.3.3: ESR_EL2 as taken, the first one if the access was retried).
+  if (end.esr === undefined) {
+    if (end.outcome === 'ok') return { index, op: 'access', vcpu, gpa, access, outcome: 'ok' };
+    if (end.outcome === 'retried') return { index, op: 'access', vcpu, gpa, access, outcome: 'retried' };
+    return { index, op: 'access', vcpu, gpa, access, ...outcomeOfEnd(end) };
+  }
+  return { index, op: 'access', vcpu, gpa, access, ...outcomeOfEnd(end), esr: hex(end.esr) };
 }
 
 // ------------------------------------------------------------------ schema 1: logs without AccessEnded

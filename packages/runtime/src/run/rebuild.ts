@@ -33,7 +33,7 @@ export interface RebuildOptions {
   readonly collectExits?: boolean;
 }
 
-const EXIT_TYPES = new Set(['MemoryFaultExit', 'MmioExit', 'KvmRunFailed', 'InjectedAbort']);
+const EXIT_TYPES = new Set(['MemoryFaultExit', 'MmioExit', 'ArmNisvExit', 'KvmRunFailed', 'InjectedAbort']);
 
 /**
  * Folds every intact record of a `.mtelog` into fresh package states, deciding nothing, and checks

@@ -30,7 +30,7 @@ describe('runScenario: the cover letter case (DOMAIN B §1.1, A.2)', () => {
     const r = run(coverLetter());
     expect(r.host).toEqual({ mte: 'MTE3', mte_perm: true, s2fwb: true, nv: true });
     expect(r.steps.slice(1, 7).map((s) => s['ret'])).toEqual([1, 0, 0, 0, 0, 0]);
-    expect(step(r, 7)).toEqual({ index: 7, op: 'access', vcpu: 0, gpa: '0x80001000', access: 'write', outcome: 'ok' });
+    expect(step(r, 7)).toEqual({ index: 7, op: 'access', vcpu: 0, gpa: '0x80001000', access: 'write', outcome: 'ok', esr: '0x93c08045' }); // A.3.3: first touch, ISV 1, SAS 8, SF, WnR
     expect(step(r, 8)).toEqual({
       index: 8,
       op: 'access',
@@ -41,6 +41,7 @@ describe('runScenario: the cover letter case (DOMAIN B §1.1, A.2)', () => {
       ret: -14,
       errno: 'EFAULT',
       exit: { reason: 'KVM_EXIT_MEMORY_FAULT', gpa: '0x10000000', size: '0x1000', flags: '0x10' },
+      esr: '0x92000045', // A.3.3: the BAR's first touch (translation fault, ISV 0 for a tag instruction)
     });
     // Descriptors by hand (DOMAIN B §4.1): valid|block, MemAttr<<2, S2AP RW (0xc0), SH IS (0x300),
     // AF (0x400), OA, XN (bit 54) because neither access was an exec.

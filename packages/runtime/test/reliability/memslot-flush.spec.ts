@@ -41,7 +41,7 @@ describe('memslot delete / move flush the stage 2 (kvm_arch_flush_shadow_memslot
       ['Stage2UnmapRequested', { ipa: 0x4000_0000n, size: 0x20_0000n }],
       ['Stage2Unmapped', { ipa: 0x4000_0000n, size: 0x20_0000n }],
     ]);
-    expect(r.result.steps[8]).toEqual({ index: 8, op: 'access', vcpu: 0, gpa: '0x40000000', access: 'stg', ...TAG_EXIT });
+    expect(r.result.steps[8]).toEqual({ index: 8, op: 'access', vcpu: 0, gpa: '0x40000000', access: 'stg', ...TAG_EXIT, esr: '0x92000045' });
     // The only leaf left is slot 1's NoTagAccess page (MemAttr 0b0100 without FWB, A.2.3) on its own host region.
     expect(r.result.stage2).toEqual([expect.objectContaining({ ipa: '0x40000000', size: '0x1000', pa: '0x840000000', memattr: '0b0100', notagaccess: true, tagged: false })]);
   });

@@ -14,6 +14,8 @@ function exitJson(e: Envelope): Record<string, unknown> {
       return { ...head, kind: 'exit', reason: exitReasonName(e.data.exit_reason) ?? String(e.data.exit_reason), gpa: hex(e.data.gpa), size: hex(e.data.size), flags: hex(e.data.flags), ret: e.data.ret };
     case 'MmioExit':
       return { ...head, kind: 'exit', reason: 'KVM_EXIT_MMIO', phys_addr: hex(e.data.phys_addr), len: hex(e.data.len), is_write: e.data.is_write, ret: 0 };
+    case 'ArmNisvExit':
+      return { ...head, kind: 'exit', reason: 'KVM_EXIT_ARM_NISV', fault_ipa: hex(e.data.fault_ipa), esr_iss: hex(e.data.esr_iss), ret: 0 };
     case 'KvmRunFailed':
       return { ...head, kind: 'error', gpa: hex(e.data.gpa), ret: e.data.ret, reason: e.data.reason };
     case 'InjectedAbort':
